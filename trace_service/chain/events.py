@@ -1,0 +1,185 @@
+"""Appending events and their canonical bytes.
+
+The content of an event is a JSON object serialised canonically and stored as-is in
+``events.content``; those exact UTF-8 bytes are what a later Merkle log hashes. Rules:
+
+* keys sorted, no insignificant whitespace (``separators=(",", ":")``), UTF-8, non-ASCII kept;
+* only strings, integers, booleans, lists and objects: no floats, no nulls (absent fields
+  are omitted);
+* times are UTC with millisecond precision, ``YYYY-MM-DDTHH:MM:SS.mmmZ``, and the zone the
+  event happened in is kept separately as ``event_time_zone_offset`` (EPCIS style);
+* lists of trace keys are sorted;
+* no personal data: people appear in domain tables under ``psn_`` ids, never here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+
+from sqlalchemy.orm import Session
+
+from trace_service.auth.permissions import Actor
+from trace_service.chain.models import Event, EventKey, TraceKey
+from trace_service.db import utcnow
+from trace_service.errors import Unprocessable
+
+CONTENT_VERSION = 1
+_OFFSET = re.compile(r"^[+-](0\d|1[0-4]):[0-5]\d$")
+
+# Our business steps and the CBV 2.0 step each corresponds to (None: no CBV equivalent).
+BIZ_STEPS = {
+    "commissioning": "commissioning",
+    "listing": None,
+    "delisting": None,
+    "sale": "retail_selling",
+    "packing": "packing",
+    "dispatch": "shipping",
+    "arrive": "arriving",
+    "depart": "departing",
+    "receipt": "receiving",
+    "review": None,
+    "complaint": None,
+    "return_request": None,
+    "return_receipt": "receiving",
+}
+
+
+def canonical_json(obj) -> str:
+    """The canonical text of a JSON value (see module docstring)."""
+    _check_canonical(obj)
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _check_canonical(obj) -> None:
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if not isinstance(key, str):
+                raise TypeError("canonical JSON keys must be strings")
+            _check_canonical(value)
+    elif isinstance(obj, list):
+        for value in obj:
+            _check_canonical(value)
+    elif obj is None or isinstance(obj, float):
+        raise TypeError(f"canonical JSON forbids {type(obj).__name__} values")
+    elif not isinstance(obj, (str, int, bool)):
+        raise TypeError(f"canonical JSON cannot hold {type(obj).__name__}")
+
+
+def format_time(value: dt.datetime) -> str:
+    value = value.astimezone(dt.timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def zone_offset(value: dt.datetime | None, default: str) -> str:
+    """``+08:00`` style offset of an aware datetime, or the default zone."""
+    if value is None or value.utcoffset() is None:
+        return default
+    minutes = int(value.utcoffset().total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def resolve_event_time(value: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+    """When it happened: the client's time if given (must carry a zone), else now."""
+    if value is None:
+        return now
+    if value.tzinfo is None:
+        raise Unprocessable("event_time_without_zone",
+                            "event_time must carry a UTC offset, e.g. 2026-11-22T10:30:00+08:00")
+    if value - now > dt.timedelta(minutes=10):
+        raise Unprocessable("event_time_in_future",
+                            "event_time is more than 10 minutes in the future",
+                            event_time=value.isoformat())
+    return value
+
+
+def _millis(value: dt.datetime) -> dt.datetime:
+    """Times are kept to the millisecond, so the columns equal the canonical content."""
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def _drop_empty(obj):
+    if isinstance(obj, dict):
+        return {k: _drop_empty(v) for k, v in obj.items() if v is not None and v != {} and v != []}
+    if isinstance(obj, list):
+        return [_drop_empty(v) for v in obj]
+    return obj
+
+
+def record_event(
+    db: Session,
+    *,
+    biz_step: str,
+    disposition: str,
+    actor: Actor,
+    keys: list[TraceKey],
+    action: str = "OBSERVE",
+    event_type: str = "ObjectEvent",
+    contents: list[TraceKey] = (),
+    quantities: dict[int, int] | None = None,
+    parent: TraceKey | None = None,
+    point_id: str | None = None,
+    gln: str | None = None,
+    event_time: dt.datetime | None = None,
+    default_offset: str = "+08:00",
+    transactions: dict[str, str] | None = None,
+    data: dict | None = None,
+    event_id: str | None = None,
+) -> Event:
+    """Append one event touching ``keys`` (and, through a parcel, ``contents``)."""
+    if biz_step not in BIZ_STEPS:
+        raise ValueError(f"unknown business step {biz_step}")
+    now = _millis(utcnow())
+    when = _millis(resolve_event_time(event_time, now))
+    event_id = event_id or str(uuid.uuid4())
+    quantities = quantities or {}
+    content = _drop_empty({
+        "v": CONTENT_VERSION,
+        "event_id": event_id,
+        "type": event_type,
+        "action": action,
+        "biz_step": biz_step,
+        "cbv_biz_step": BIZ_STEPS[biz_step],
+        "disposition": disposition,
+        "event_time": format_time(when),
+        "event_time_zone_offset": zone_offset(event_time, default_offset),
+        "record_time": format_time(now),
+        "keys": sorted(k.key for k in keys if k.id not in quantities),
+        "quantities": sorted(
+            ({"key": k.key, "quantity": quantities[k.id]} for k in keys if k.id in quantities),
+            key=lambda q: q["key"],
+        ),
+        "parent": parent.key if parent is not None else None,
+        "contents": sorted(k.key for k in contents),
+        "read_point": point_id,
+        "gln": gln,
+        "party": actor.party_id,
+        "device": actor.device_id,
+        "biz_transactions": transactions,
+        "data": data,
+    })
+    event = Event(
+        event_id=event_id, biz_step=biz_step, event_time=when, record_time=now,
+        party_id=actor.party_id, point_id=point_id, device_id=actor.device_id,
+        content=canonical_json(content),
+    )
+    db.add(event)
+    db.flush()
+    seen = set()
+    links = []
+    for role, group in (("subject", list(keys) + ([parent] if parent else [])),
+                        ("content", contents)):
+        for key in group:
+            if key.id not in seen:
+                seen.add(key.id)
+                links.append({"trace_key_id": key.id, "event_id": event.id, "role": role})
+    if links:
+        db.execute(EventKey.__table__.insert(), links)
+    return event
+
+
+def is_valid_offset(value: str) -> bool:
+    return bool(_OFFSET.match(value))

@@ -1,0 +1,128 @@
+"""``trace-service``: operate the service (migrate, serve, demo data, API keys).
+
+Exit status: 0 success, 1 a refusal or failure (the message says why), 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from trace_service import create_app
+
+
+def _app(ctx: click.Context):
+    if ctx.obj is None:
+        ctx.obj = create_app()
+    return ctx.obj
+
+
+@click.group()
+@click.pass_context
+def main(ctx):
+    """Operate the trace service. Settings come from TRACE_* environment variables."""
+    ctx.obj = None
+
+
+@main.group()
+def db():
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@click.pass_context
+def db_upgrade(ctx, revision):
+    """Apply migrations (the only way the schema is made)."""
+    from trace_service import migrate
+
+    app = _app(ctx)
+    migrate.upgrade(app.config["DATABASE_URL"], revision)
+    click.echo(f"database at revision {migrate.current(app.config['DATABASE_URL'])}")
+
+
+@db.command("current")
+@click.pass_context
+def db_current(ctx):
+    """Print the schema revision."""
+    from trace_service import migrate
+
+    click.echo(migrate.current(_app(ctx).config["DATABASE_URL"]) or "empty")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=int)
+@click.pass_context
+def serve(ctx, host, port, workers, threads):
+    """Serve with gunicorn (a production server, not Flask's debug server)."""
+    from trace_service import migrate
+    from trace_service.server import run
+
+    app = _app(ctx)
+    rev = migrate.current(app.config["DATABASE_URL"])
+    if rev is None:
+        raise click.ClickException("the database has no schema: run 'trace-service db upgrade'")
+    click.echo(f"trace serving on http://{host}:{port} (API docs: /api/v1/docs)")
+    run(app, host=host, port=port, workers=workers, threads=threads)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the keys as JSON.")
+@click.pass_context
+def demo(ctx, as_json):
+    """Seed a realistic scenario through the whole chain and print the demo keys."""
+    from trace_service.demo import seed
+
+    app = _app(ctx)
+    with app.app_context():
+        result = seed(app)
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    click.echo("Demo API keys (send as 'Authorization: Bearer <key>'):")
+    for role, key in result["keys"].items():
+        click.echo(f"  {role:<10} {key}")
+    click.echo("Trace keys to look at (GET /api/v1/trail?key=...):")
+    for label, key in result["trace_keys"].items():
+        click.echo(f"  {label:<22} {key}")
+
+
+@main.group()
+def keys():
+    """API keys."""
+
+
+@keys.command("create")
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "merchant", "carrier", "device", "inspector"]))
+@click.option("--party", "party_id", default=None, help="Party id (merchant, carrier keys)")
+@click.option("--device", "device_id", default=None, help="Device id (device keys)")
+@click.option("--label", default="")
+@click.pass_context
+def keys_create(ctx, role, party_id, device_id, label):
+    """Issue a key and print it once."""
+    from trace_service.auth.services import create_key
+    from trace_service.errors import DomainError
+
+    app = _app(ctx)
+    sess = app.extensions["trace_db"].write_session()
+    try:
+        _key, plaintext = create_key(sess, role=role, party_id=party_id, device_id=device_id,
+                                     label=label)
+        sess.commit()
+    except DomainError as exc:
+        sess.rollback()
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    finally:
+        sess.close()
+    click.echo(plaintext)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

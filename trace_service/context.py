@@ -1,0 +1,34 @@
+"""What a service call needs to know about its caller, passed explicitly (never flask.request)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from trace_service.auth.permissions import Actor
+from trace_service.errors import Forbidden
+
+
+@dataclass(frozen=True)
+class Ctx:
+    db: Session
+    actor: Actor
+    tz_offset: str = "+08:00"
+
+    @property
+    def tz(self) -> dt.timezone:
+        sign = 1 if self.tz_offset[0] == "+" else -1
+        hours, minutes = self.tz_offset[1:].split(":")
+        return dt.timezone(sign * dt.timedelta(hours=int(hours), minutes=int(minutes)))
+
+    def today(self) -> dt.date:
+        """Today's date where the service operates (licence validity and expiry are dates)."""
+        return dt.datetime.now(self.tz).date()
+
+    def own_party(self, party_id: str, what: str) -> None:
+        """Refuse unless the caller sees everything or acts for ``party_id``."""
+        if self.actor.sees_everything or self.actor.party_id == party_id:
+            return
+        raise Forbidden("not_your_" + what, f"this {what} belongs to another party")

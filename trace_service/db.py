@@ -1,0 +1,152 @@
+"""Database plumbing: the declarative base, engines for SQLite and PostgreSQL, and one
+session (one transaction) per request.
+
+Views never commit. The request hook in ``trace_service.http`` commits once when the
+response is a success and rolls back otherwise, so a request is all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import uuid6
+from flask import current_app, g
+from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always returned timezone-aware.
+
+    SQLite keeps no zone, PostgreSQL keeps ``timestamptz``; this type makes both behave
+    the same for the code above it. Naive datetimes are refused: every time in the
+    service carries its zone.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def new_id(prefix: str) -> str:
+    """A public, unguessable, time-ordered id such as ``ord_01937c2e9a4b7d3e8f...``."""
+    return f"{prefix}_{uuid6.uuid7().hex}"
+
+
+def make_engine(url: str, echo: bool = False) -> Engine:
+    """An engine configured for the service's two supported databases."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, and explicit transactions.
+
+    pysqlite's own transaction handling starts transactions lazily, which lets two
+    writers read the same row and then race to upgrade their lock. We take control:
+    a write session begins with ``BEGIN IMMEDIATE`` (taking the write lock up front, so
+    a check-then-write is serialised), a read session with a plain ``BEGIN``.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        mode = conn.get_execution_options().get("sqlite_begin", "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+class Database:
+    """The engine and session factories of one app."""
+
+    def __init__(self, url: str, echo: bool = False):
+        self.url = url
+        self.engine = make_engine(url, echo=echo)
+        self.dialect = self.engine.dialect.name
+        write_bind = self.engine
+        if self.dialect == "sqlite":
+            write_bind = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        self.read_session = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.write_session = sessionmaker(bind=write_bind, expire_on_commit=False)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def get_db() -> Database:
+    return current_app.extensions["trace_db"]
+
+
+def session() -> Session:
+    """The current request's session, opened on first use.
+
+    Requests that can change data (POST, PUT, PATCH, DELETE) get a write session.
+    """
+    from flask import request
+
+    sess = g.get("_trace_session")
+    if sess is None:
+        db = get_db()
+        writes = request.method in ("POST", "PUT", "PATCH", "DELETE")
+        sess = (db.write_session if writes else db.read_session)()
+        g._trace_session = sess
+    return sess
+
+
+def paginate(db: Session, stmt, id_column, limit: int, cursor: str | None) -> dict:
+    """One page of ``stmt`` ordered by ``id_column`` (unique, time-ordered), keyset style."""
+    from trace_service.schemas import decode_cursor, encode_cursor
+
+    after = decode_cursor(cursor)
+    if after is not None:
+        stmt = stmt.where(id_column > after)
+    rows = db.scalars(stmt.order_by(id_column).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = getattr(rows[-1], id_column.key) if (more and rows) else None
+    return {"items": rows, "next_cursor": encode_cursor(last)}

@@ -1,0 +1,219 @@
+"""The HTTP layer shared by every domain: the flask-smorest Api with one error envelope,
+deny-by-default authorisation, and one transaction per request."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import swagger_ui_bundle
+from flask import Flask, current_app, g, jsonify, request, send_from_directory
+from flask_smorest import Api
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from trace_service import db as dbmod
+from trace_service.auth.permissions import Actor
+from trace_service.auth.services import authenticate
+from trace_service.errors import DomainError, Forbidden, envelope
+
+log = logging.getLogger("trace_service.http")
+
+API_PREFIX = "/api/v1"
+PUBLIC = "public"
+_PERMISSION_ATTR = "__trace_permission__"
+
+# Stable codes for the generic HTTP errors.
+_HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+    415: "unsupported_media_type", 422: "validation_error", 429: "too_many_requests",
+    500: "internal_error", 503: "service_unavailable",
+}
+
+
+def require(permission: str):
+    """Declare the one permission an API route needs. Routes without it are refused."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            return view(*args, **kwargs)
+
+        setattr(wrapper, _PERMISSION_ATTR, permission)
+        return wrapper
+
+    return decorate
+
+
+def actor() -> Actor:
+    """The authenticated caller of the current request."""
+    return g.actor
+
+
+def error_response(status: int, code: str, message: str, details: dict | None = None,
+                   headers: dict | None = None):
+    response = jsonify(envelope(status, code, message, details))
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+class TraceApi(Api):
+    """flask-smorest's Api with the service's error envelope."""
+
+    def handle_http_exception(self, error: HTTPException):
+        status = error.code or 500
+        data = getattr(error, "data", None) or {}
+        details = None
+        message = error.description or error.name
+        if "messages" in data:  # webargs/marshmallow schema errors
+            details = {"fields": _flatten_locations(data["messages"])}
+            message = "the request did not match the schema: " + _summarise(details["fields"])
+        elif "message" in data:
+            message = data["message"]
+        code = _HTTP_CODES.get(status, "http_error")
+        if status == 400 and "JSON" in str(message):
+            code = "malformed_json"
+        headers = dict(data.get("headers") or {})
+        if status == 405 and getattr(error, "valid_methods", None):
+            headers["Allow"] = ", ".join(error.valid_methods)
+        return error_response(status, code, str(message), details, headers)
+
+
+def _flatten_locations(messages: dict) -> dict:
+    """webargs nests errors under their location ("json", "query"); keep the field errors."""
+    if len(messages) == 1 and next(iter(messages)) in ("json", "query", "path", "form"):
+        return next(iter(messages.values()))
+    return messages
+
+
+def _summarise(fields: dict, prefix: str = "") -> str:
+    parts = []
+    for name, value in fields.items():
+        path = f"{prefix}{name}"
+        if isinstance(value, dict):
+            parts.append(_summarise(value, path + "."))
+        else:
+            parts.append(f"{path}: {' '.join(map(str, value))}")
+    return "; ".join(parts)
+
+
+def init_app(app: Flask) -> TraceApi:
+    app.config.update(
+        API_TITLE="trace",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=f"{API_PREFIX}/docs/static/",
+    )
+    api = TraceApi(app, spec_kwargs={
+        "info": {"description": "Product traceability: listing to complaint, per barcode."},
+    })
+    api.spec.components.security_scheme(
+        "apiKey", {"type": "http", "scheme": "bearer", "description": "trk_... API key"}
+    )
+    api.spec.options["security"] = [{"apiKey": []}]
+
+    @app.route(f"{API_PREFIX}/docs/static/<path:filename>")
+    def swagger_static(filename):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+    setattr(swagger_static, _PERMISSION_ATTR, PUBLIC)
+
+    app.before_request(_authorise)
+    app.after_request(_finish_transaction)
+    app.teardown_request(_close_session)
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return api
+
+
+def _authorise():
+    """Deny by default: every /api/v1 route must declare a permission the caller holds."""
+    if not request.path.startswith(API_PREFIX) or request.endpoint is None:
+        return None
+    if request.blueprint == "api-docs":
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    permission = getattr(view, _PERMISSION_ATTR, None)
+    if permission is None:
+        log.error("route %s declares no permission; refusing", request.endpoint)
+        raise Forbidden("no_permission_declared", "this route is not open to anyone")
+    if permission == PUBLIC:
+        return None
+    if request.method in ("POST", "PUT", "PATCH") and request.content_length:
+        if not request.is_json:
+            return error_response(415, "unsupported_media_type",
+                                  "send the body as JSON with 'Content-Type: application/json'")
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    token = token or request.headers.get("X-API-Key")
+    g.actor = authenticate(dbmod.session(), token)
+    if not g.actor.can(permission):
+        raise Forbidden(
+            "permission_denied",
+            f"role {g.actor.role} may not do this (needs {permission})",
+            permission=permission,
+        )
+    return None
+
+
+def _finish_transaction(response):
+    """Commit once if the request succeeded; otherwise roll everything back."""
+    sess = g.pop("_trace_session", None)
+    if sess is None:
+        return response
+    try:
+        if response.status_code < 400:
+            sess.commit()
+        else:
+            sess.rollback()
+    except IntegrityError:
+        sess.rollback()
+        log.warning("commit refused by a constraint", exc_info=True)
+        return error_response(409, "conflict",
+                              "the change conflicts with data stored meanwhile; retry")
+    except OperationalError:
+        sess.rollback()
+        log.exception("database unavailable at commit")
+        return error_response(503, "database_unavailable", "the database is busy; retry",
+                              headers={"Retry-After": "1"})
+    finally:
+        sess.close()
+    return response
+
+
+def _close_session(_exc):
+    sess = g.pop("_trace_session", None)
+    if sess is not None:
+        sess.close()
+
+
+def _domain_error(error: DomainError):
+    return error_response(error.status, error.code, error.message, error.details or None)
+
+
+def _unexpected_error(error: Exception):
+    if isinstance(error, HTTPException):
+        return current_app.extensions["trace_api"].handle_http_exception(error)
+    if isinstance(error, IntegrityError):
+        log.warning("integrity error", exc_info=True)
+        return error_response(409, "conflict", "the change conflicts with stored data")
+    if isinstance(error, OperationalError):
+        log.exception("database error")
+        return error_response(503, "database_unavailable", "the database is busy; retry",
+                              headers={"Retry-After": "1"})
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", "an internal error occurred; it was logged")
+
+
+def ctx():
+    """The service context of the current request."""
+    from trace_service.context import Ctx
+
+    return Ctx(db=dbmod.session(), actor=g.actor,
+               tz_offset=current_app.config["DEFAULT_TZ_OFFSET"])
