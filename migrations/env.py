@@ -38,6 +38,7 @@ def run_online() -> None:
     engine = make_engine(_url())
     with engine.connect() as conn:
         _run(conn)
+        conn.commit()
     engine.dispose()
 
 

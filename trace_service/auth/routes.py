@@ -34,7 +34,8 @@ class KeyOut(Schema):
 
 
 class NewKeyOut(KeyOut):
-    key = fields.String(metadata={"description": "The key itself; shown once, stored hashed"})
+    key = fields.String(attribute="plaintext",
+                        metadata={"description": "The key itself; shown once, stored hashed"})
 
 
 @blp.route("/keys", methods=["POST"])
@@ -44,9 +45,8 @@ class NewKeyOut(KeyOut):
 def create_key(body):
     """Issue an API key. The plaintext is in this response only."""
     key, plaintext = services.create_key(http.ctx().db, **body)
-    out = NewKeyOut().dump(key)
-    out["key"] = plaintext
-    return out
+    key.plaintext = plaintext  # not a column: lives only on this object, for this response
+    return key
 
 
 @blp.route("/keys", methods=["GET"])

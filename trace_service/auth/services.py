@@ -21,6 +21,7 @@ from trace_service.errors import Unauthorized, Unprocessable
 from trace_service.parties.models import Device, Party
 
 KEY_PREFIX = "trk_"
+PREFIX_LENGTH = len(KEY_PREFIX) + 8
 
 
 def _hash(secret: str) -> str:
@@ -73,7 +74,8 @@ def authenticate(db: Session, plaintext: str | None) -> Actor:
             "missing_api_key",
             "this endpoint needs an API key: send 'Authorization: Bearer trk_...'",
         )
-    prefix = plaintext.rsplit("_", 1)[0] if plaintext.count("_") >= 2 else ""
+    # The prefix is "trk_" and 8 hex digits; the secret after it may itself contain "_".
+    prefix = plaintext[:PREFIX_LENGTH] if plaintext[PREFIX_LENGTH:PREFIX_LENGTH + 1] == "_" else ""
     key = db.scalar(select(ApiKey).where(ApiKey.prefix == prefix)) if prefix else None
     if key is None or not hmac.compare_digest(key.secret_hash, _hash(plaintext)):
         raise Unauthorized("invalid_api_key", "the API key is not valid")

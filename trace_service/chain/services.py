@@ -44,7 +44,7 @@ def lock(db: Session, keys: list[TraceKey]) -> list[TraceKey]:
         return []
     rows = db.scalars(
         select(TraceKey).where(TraceKey.id.in_(ids)).order_by(TraceKey.id)
-        .with_for_update().execution_options(populate_existing=True)
+        .with_for_update(of=TraceKey).execution_options(populate_existing=True)
     ).all()
     by_id = {r.id: r for r in rows}
     return [by_id[k.id] for k in keys]

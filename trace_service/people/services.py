@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from trace_service.db import new_id
+from trace_service.db import new_id, utcnow
 from trace_service.people.models import Person
 
 
@@ -17,18 +19,30 @@ def upsert_person(db: Session, data: dict | None) -> Person | None:
     """
     if not data:
         return None
-    person = None
     ref = data.get("external_ref")
     if ref:
-        person = db.scalar(select(Person).where(Person.external_ref == ref))
-    if person is None:
-        person = Person(id=new_id("psn"), external_ref=ref)
+        person = _get_or_insert_by_ref(db, ref)
+    else:
+        person = Person(id=new_id("psn"))
         db.add(person)
     for field in ("name", "phone", "address"):
         if data.get(field):
             setattr(person, field, data[field])
     db.flush()
     return person
+
+
+def _get_or_insert_by_ref(db: Session, ref: str) -> Person:
+    """One person per account reference, even when two requests for a new buyer race:
+    ``INSERT ... ON CONFLICT DO NOTHING`` lets the loser read the winner's row."""
+    person = db.scalar(select(Person).where(Person.external_ref == ref))
+    if person is not None:
+        return person
+    dialect = db.get_bind().dialect.name
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
+    db.execute(insert(Person).values(id=new_id("psn"), external_ref=ref, created_at=utcnow())
+               .on_conflict_do_nothing(index_elements=["external_ref"]))
+    return db.scalar(select(Person).where(Person.external_ref == ref))
 
 
 def mask_name(name: str | None) -> str | None:
