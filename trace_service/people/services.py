@@ -59,6 +59,8 @@ def mask_phone(phone: str | None) -> str | None:
     if not phone:
         return phone
     digits = [c for c in phone if c.isdigit()]
+    if len(digits) > 11 and digits[:2] == ["8", "6"]:  # +86 country code
+        digits = digits[2:]
     if len(digits) >= 11:
         return "".join(digits[:3]) + "****" + "".join(digits[-4:])
     return "*" * max(len(digits) - 2, 0) + "".join(digits[-2:])
