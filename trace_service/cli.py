@@ -6,7 +6,7 @@ Exit status: 0 success, 1 a refusal or failure (the message says why), 2 usage e
 from __future__ import annotations
 
 import json
-import os
+import shlex
 import sys
 
 import click
@@ -73,9 +73,11 @@ def serve(ctx, host, port, workers, threads):
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the keys as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+@click.option("--env", "as_env", is_flag=True,
+              help="Print shell exports (TRACE_ADMIN_KEY=... and ids) for eval.")
 @click.pass_context
-def demo(ctx, as_json):
+def demo(ctx, as_json, as_env):
     """Seed a realistic scenario through the whole chain and print the demo keys."""
     from trace_service.demo import seed
 
@@ -84,6 +86,14 @@ def demo(ctx, as_json):
         result = seed(app)
     if as_json:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    if as_env:
+        suffixes = {"keys": "KEY", "parties": "PARTY", "points": "POINT",
+                    "listings": "LISTING", "products": "GTIN", "orders": "ORDER"}
+        for group, suffix in suffixes.items():
+            for name, value in result[group].items():
+                var = f"TRACE_{name}_{suffix}".upper().replace("-", "_")
+                click.echo(f"export {var}={shlex.quote(value)}")
         return
     click.echo("Demo API keys (send as 'Authorization: Bearer <key>'):")
     for role, key in result["keys"].items():

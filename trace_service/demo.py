@@ -223,5 +223,5 @@ def _seed(sess, tz: str) -> dict:
         "points": {city: p.id for city, p in points.items()},
         "orders": {"milk": milk_order.id, "drug_first": first.id, "drug_moving": moving.id},
         "listings": {"milk": milk_listing.id, "drug": drug_listing.id},
-        "products": {"milk": MILK_GTIN, "drug": DRUG_GTIN},
+        "products": {"milk": "0" + MILK_GTIN, "drug": "0" + DRUG_GTIN},
     }
