@@ -18,7 +18,9 @@ import datetime as dt
 import json
 import re
 import uuid
+from dataclasses import dataclass, field
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from trace_service.auth.permissions import Actor
@@ -109,8 +111,15 @@ def _drop_empty(obj):
     return obj
 
 
-def record_event(
-    db: Session,
+@dataclass
+class EventDraft:
+    """An event ready to insert: its row values and the trace keys it touches."""
+
+    row: dict
+    links: list[tuple[int, str]] = field(default_factory=list)
+
+
+def build_event(
     *,
     biz_step: str,
     disposition: str,
@@ -128,12 +137,19 @@ def record_event(
     transactions: dict[str, str] | None = None,
     data: dict | None = None,
     event_id: str | None = None,
-) -> Event:
-    """Append one event touching ``keys`` (and, through a parcel, ``contents``)."""
+    now: dt.datetime | None = None,
+    allow_future: bool = False,
+) -> EventDraft:
+    """Build one event touching ``keys`` (and, through a parcel, ``contents``).
+
+    ``allow_future`` keeps an event time far ahead of the server clock as it is (scanner
+    clocks drift; the skew is kept, never corrected); otherwise such a time is refused.
+    """
     if biz_step not in BIZ_STEPS:
         raise ValueError(f"unknown business step {biz_step}")
-    now = _millis(utcnow())
-    when = _millis(resolve_event_time(event_time, now))
+    now = _millis(now or utcnow())
+    when = _millis(event_time if allow_future and event_time is not None
+                   else resolve_event_time(event_time, now))
     event_id = event_id or str(uuid.uuid4())
     quantities = quantities or {}
     content = _drop_empty({
@@ -161,24 +177,38 @@ def record_event(
         "biz_transactions": transactions,
         "data": data,
     })
-    event = Event(
-        event_id=event_id, biz_step=biz_step, event_time=when, record_time=now,
-        party_id=actor.party_id, point_id=point_id, device_id=actor.device_id,
-        content=canonical_json(content),
-    )
-    db.add(event)
-    db.flush()
-    seen = set()
-    links = []
+    row = {"event_id": event_id, "biz_step": biz_step, "event_time": when, "record_time": now,
+           "party_id": actor.party_id, "point_id": point_id, "device_id": actor.device_id,
+           "content": canonical_json(content)}
+    links: list[tuple[int, str]] = []
+    seen: set[int] = set()
     for role, group in (("subject", list(keys) + ([parent] if parent else [])),
                         ("content", contents)):
         for key in group:
             if key.id not in seen:
                 seen.add(key.id)
-                links.append({"trace_key_id": key.id, "event_id": event.id, "role": role})
+                links.append((key.id, role))
+    return EventDraft(row=row, links=links)
+
+
+def insert_events(db: Session, drafts: list[EventDraft]) -> list[int]:
+    """Insert events and their key links in two round trips; returns the new event ids."""
+    if not drafts:
+        return []
+    ids = list(db.scalars(insert(Event).returning(Event.id, sort_by_parameter_order=True),
+                          [d.row for d in drafts]))
+    links = [{"trace_key_id": tk, "event_id": event_pk, "role": role}
+             for d, event_pk in zip(drafts, ids) for tk, role in d.links]
     if links:
-        db.execute(EventKey.__table__.insert(), links)
-    return event
+        db.execute(insert(EventKey), links)
+    return ids
+
+
+def record_event(db: Session, **kwargs) -> Event:
+    """Append one event (see ``build_event`` for the arguments) and return its row."""
+    draft = build_event(**kwargs)
+    (event_pk,) = insert_events(db, [draft])
+    return db.get(Event, event_pk)
 
 
 def is_valid_offset(value: str) -> bool:
