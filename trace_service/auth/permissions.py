@@ -13,7 +13,7 @@ from dataclasses import dataclass
 ROLES = ("admin", "merchant", "carrier", "device", "inspector")
 
 READ_ALL = {
-    "party:read", "point:read", "product:read", "listing:read", "order:read",
+    "blocklist:read", "party:read", "point:read", "product:read", "listing:read", "order:read",
     "parcel:read", "trail:read", "complaint:read", "review:read", "return:read",
 }
 
@@ -26,13 +26,14 @@ GRANTS: dict[str, frozenset[str]] = {
         "party:read", "product:read", "product:write", "listing:read", "listing:write",
         "order:read", "order:write", "parcel:read", "parcel:write", "parcel:dispatch",
         "trail:read", "review:read", "review:write", "complaint:read", "complaint:write",
-        "complaint:handle", "return:read", "return:write",
+        "complaint:handle", "return:read", "return:write", "blocklist:read",
     }),
     "carrier": frozenset({
         "party:read", "point:read", "product:read", "parcel:read", "parcel:dispatch",
-        "receipt:write", "trail:read", "staff:write",
+        "receipt:write", "trail:read", "staff:write", "blocklist:read",
     }),
-    "device": frozenset({"point:read", "product:read", "scan:write", "receipt:write"}),
+    "device": frozenset({"point:read", "product:read", "scan:write", "receipt:write",
+                         "blocklist:read"}),
     "inspector": frozenset(READ_ALL | {"complaint:write", "complaint:handle"}),
 }
 

@@ -21,6 +21,7 @@ from trace_service.orders.services import get_order
 from trace_service.parties.models import LogisticsPoint, Party
 from trace_service.people.services import upsert_person
 from trace_service.shipping.models import Parcel, ParcelItem, Receipt
+from trace_service.shipping.rules import apply_move, check_dispatch, check_receipt, check_scan
 
 SCAN_STEPS = ("arrive", "depart")
 RECEIPT_METHODS = ("consignee", "proxy", "locker", "station")
@@ -122,35 +123,15 @@ def _lock_parcel(ctx: Ctx, parcel: Parcel) -> tuple[TraceKey, list[TraceKey]]:
 def dispatch(ctx: Ctx, parcel_key: str, *, event_time: dt.datetime | None) -> Parcel:
     parcel = get_parcel(ctx, parcel_key)
     tk, contents = _lock_parcel(ctx, parcel)
-    if tk.state != "packed":
-        raise Conflict("already_dispatched", f"parcel {tk.key} was already dispatched "
-                       f"(state {tk.state})", key=tk.key, state=tk.state)
-    today = ctx.today()
-    for key in contents:
-        if key.kind == "unit" and key.state != "packed":
-            raise Conflict("not_sold", f"{key.key} is {key.state}; the parcel can only carry "
-                           "sold goods", key=key.key, state=key.state)
-        refuse_if_blocked(key, today, "dispatched")
-    _move(tk, contents, "dispatched")
+    check_dispatch(tk, contents, ctx.today())
+    apply_move(tk, contents, "dispatched")
     parcel.dispatched_at = event_time or utcnow()
-    from trace_service.orders.models import Order
-
-    ctx.db.get(Order, parcel.order_id).status = "dispatched"
+    mark_order_dispatched(ctx.db, parcel.order_id)
     record_event(ctx.db, biz_step="dispatch", disposition="in_transit", actor=ctx.actor,
                  keys=[tk], contents=contents, event_time=event_time,
                  default_offset=ctx.tz_offset,
                  transactions={"order": parcel.order_id, "carrier": parcel.carrier_id})
     return parcel
-
-
-def _move(tk: TraceKey, contents: list[TraceKey], state: str) -> None:
-    now = utcnow()
-    tk.state = state
-    tk.updated_at = now
-    for key in contents:
-        if key.kind == "unit":
-            key.state = state
-            key.updated_at = now
 
 
 def scan(ctx: Ctx, *, key_text: str, step: str, point_id: str | None,
@@ -163,21 +144,15 @@ def scan(ctx: Ctx, *, key_text: str, step: str, point_id: str | None,
     point_id = _scan_point(ctx, point_id)
     parcel = get_parcel(ctx, key_text)
     tk, contents = _lock_parcel(ctx, parcel)
-    if tk.state == "delivered":
-        raise Conflict("already_received", f"parcel {tk.key} was signed for on "
-                       f"{parcel.delivered_at.isoformat()}; no scans after receipt",
-                       key=tk.key)
-    if tk.state == "packed":
-        raise Conflict("not_dispatched", f"parcel {tk.key} has not been dispatched yet",
-                       key=tk.key)
-    _move(tk, contents, "in_transit")
+    check_scan(tk, parcel.delivered_at)
+    apply_move(tk, contents, "in_transit")
     parcel.last_point_id = point_id
     point = ctx.db.get(LogisticsPoint, point_id)
-    event = record_event(ctx.db, biz_step=step, disposition="in_transit", actor=ctx.actor,
-                         keys=[tk],
-                 contents=contents, point_id=point_id, gln=point.gln, event_time=event_time,
-                 default_offset=ctx.tz_offset, event_id=event_id,
-                 transactions={"order": parcel.order_id}, data=data)
+    event = record_event(
+        ctx.db, biz_step=step, disposition="in_transit", actor=ctx.actor, keys=[tk],
+        contents=contents, point_id=point_id, gln=point.gln, event_time=event_time,
+        default_offset=ctx.tz_offset, event_id=event_id,
+        transactions={"order": parcel.order_id}, data=data)
     return parcel, tk, event
 
 
@@ -205,28 +180,15 @@ def receive(ctx: Ctx, parcel_key: str, *, signer: dict | None, method: str,
     if ctx.actor.role == "device" or point_id:
         point_id = _scan_point(ctx, point_id)
     tk, contents = _lock_parcel(ctx, parcel)
-    if tk.state == "delivered":
-        raise Conflict("already_received", f"parcel {tk.key} was already signed for",
-                       key=tk.key)
-    if tk.state == "packed":
-        raise Conflict("not_dispatched", f"parcel {tk.key} was never dispatched; it cannot "
-                       "be received", key=tk.key)
+    check_receipt(tk)
     now = utcnow()
-    _move(tk, contents, "delivered")
-    for key in contents:
-        key.container_id = None
+    apply_move(tk, contents, "delivered")
     parcel.delivered_at = event_time or now
     receipt = Receipt(id=new_id("rcp"), parcel_id=parcel.id, method=method,
                       signer_id=(upsert_person(ctx.db, signer).id if signer else None),
                       signed_at=event_time or now, point_id=point_id)
     ctx.db.add(receipt)
-    from trace_service.orders.models import Order
-
-    order = ctx.db.get(Order, parcel.order_id)
-    pending = ctx.db.scalar(select(func.count()).select_from(Parcel).where(
-        Parcel.order_id == order.id, Parcel.delivered_at.is_(None)))
-    if not pending:
-        order.status = "delivered"
+    mark_order_delivered_if_complete(ctx.db, parcel.order_id)
     record_event(ctx.db, biz_step="receipt", disposition="delivered", actor=ctx.actor,
                  keys=[tk], contents=contents, point_id=point_id, event_time=event_time,
                  default_offset=ctx.tz_offset,
@@ -234,3 +196,22 @@ def receive(ctx: Ctx, parcel_key: str, *, signer: dict | None, method: str,
                  data={"method": method})
     ctx.db.flush()
     return receipt
+
+
+def mark_order_delivered_if_complete(db, order_id: str) -> None:
+    """An order is delivered once every one of its parcels is."""
+    from trace_service.orders.models import Order
+
+    db.flush()
+    pending = db.scalar(select(func.count()).select_from(Parcel).where(
+        Parcel.order_id == order_id, Parcel.delivered_at.is_(None)))
+    if not pending:
+        db.get(Order, order_id).status = "delivered"
+
+
+def mark_order_dispatched(db, order_id: str) -> None:
+    from trace_service.orders.models import Order
+
+    order = db.get(Order, order_id)
+    if order.status in ("placed", "packed"):
+        order.status = "dispatched"
