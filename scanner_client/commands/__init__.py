@@ -1,0 +1,21 @@
+"""Subcommands of ``trace-scan``.
+
+Each subcommand lives in its own module here, which defines:
+
+``NAME``
+    the subcommand name on the command line;
+``HELP``
+    one line for ``trace-scan --help``;
+``add_arguments(parser)``
+    adds its options to the ``argparse`` sub-parser;
+``run(args) -> int``
+    does the work and returns an exit code from :mod:`scanner_client.exitcodes`.
+
+To add a subcommand (queue, upload, sync, status, ...), write the module and add
+its module name to :data:`COMMANDS`; ``scanner_client.cli`` picks it up.
+Keep heavy imports inside ``run`` so that ``trace-scan --help`` stays fast.
+"""
+
+COMMANDS = [
+    "decode",
+]
