@@ -134,5 +134,11 @@ def keys_create(ctx, role, party_id, device_id, label):
     click.echo(plaintext)
 
 
+from trace_service.ledger.cli import COMMANDS as _LEDGER_COMMANDS  # noqa: E402
+
+for _command in _LEDGER_COMMANDS:
+    main.add_command(_command)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -5,6 +5,9 @@ from trace_service.catalog.models import Listing, Lot, Product  # noqa: F401
 from trace_service.chain.models import Event, EventKey, TraceKey  # noqa: F401
 from trace_service.db import Base  # noqa: F401
 from trace_service.feedback.models import Complaint, Review  # noqa: F401
+from trace_service.ledger.models import (  # noqa: F401
+    LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode,
+)
 from trace_service.ingest.models import Scan  # noqa: F401
 from trace_service.orders.models import Order, OrderLine, Return, ReturnItem  # noqa: F401
 from trace_service.parties.models import Device, Licence, LogisticsPoint, Party, Staff  # noqa: F401

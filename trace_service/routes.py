@@ -9,9 +9,10 @@ def register(api) -> None:
     from trace_service.chain.routes import blp as chain
     from trace_service.feedback.routes import blp as feedback
     from trace_service.ingest.routes import blp as ingest
+    from trace_service.ledger.routes import blp as log
     from trace_service.orders.routes import blp as orders
     from trace_service.parties.routes import blp as parties
     from trace_service.shipping.routes import blp as shipping
 
-    for blp in (parties, keys, catalog, orders, shipping, ingest, feedback, chain):
+    for blp in (parties, keys, catalog, orders, shipping, ingest, feedback, chain, log):
         api.register_blueprint(blp)

@@ -1,0 +1,205 @@
+"""``trace-service`` commands of the log: verify, checkpoint, erase-person, retention,
+backup, restore. Exit status 0 on success, 1 when verification fails or the operation is
+refused (the message says why)."""
+
+from __future__ import annotations
+
+import click
+
+from trace_service.errors import DomainError
+
+
+def _app(ctx: click.Context):
+    if ctx.obj is None:
+        from trace_service import create_app
+
+        ctx.obj = create_app()
+        ctx.call_on_close(ctx.obj.extensions["trace_db"].dispose)
+    return ctx.obj
+
+
+def _key(app):
+    from trace_service.ledger.settings import log_key
+
+    return log_key(app)
+
+
+def _print_report(report) -> None:
+    from trace_service.ledger.services import b64
+
+    newest = report.newest
+    click.echo(f"log {report.log_id}: size {report.size}, root {b64(report.root)}")
+    if newest is not None:
+        click.echo(f"{len(report.checkpoints)} checkpoints verified; newest at size "
+                   f"{newest.size}, signed {newest.issued_at.isoformat()}")
+        if newest.size < report.size:
+            click.echo(f"note: entries {newest.size}..{report.size - 1} are not covered by a "
+                       "checkpoint yet ('trace-service checkpoint' signs one)")
+    else:
+        click.echo("no checkpoint signed yet ('trace-service checkpoint' signs one)")
+
+
+def _fail_report(report) -> None:
+    problems = report.sorted_problems()
+    click.echo(f"FAILED: {problems[0]}", err=True)
+    click.echo(f"{len(problems)} problem(s) found:", err=True)
+    for problem in problems:
+        click.echo(f"  - {problem}", err=True)
+    for kind, count in report.suppressed.items():
+        click.echo(f"  ... and {count} more of kind {kind}", err=True)
+
+
+@click.command("verify")
+@click.pass_context
+def verify(ctx):
+    """Recompute the log from the stored events; check entries, tree, head and every
+    signed checkpoint. Names the first bad sequence number and event on failure."""
+    from trace_service.ledger.verify import gc_paused, verify_log
+
+    app = _app(ctx)
+    with app.extensions["trace_db"].read_session() as db, gc_paused():
+        report = verify_log(db, _key(app))
+    if not report.ok:
+        _fail_report(report)
+        ctx.exit(1)
+    click.echo("ok")
+    _print_report(report)
+
+
+@click.command("checkpoint")
+@click.pass_context
+def checkpoint(ctx):
+    """Sign a checkpoint of the log now (no-op when the newest already covers it) and
+    print its note."""
+    from trace_service.ledger.services import sign_now
+
+    app = _app(ctx)
+    key = _key(app)
+    click.echo(sign_now(app.extensions["trace_db"], key).note(key), nl=False)
+
+
+@click.command("erase-person")
+@click.argument("person_id")
+@click.pass_context
+def erase_person(ctx, person_id):
+    """Blank a person's name, phone, address and account reference (the psn_ id stays;
+    events and proofs are unchanged)."""
+    from trace_service.ledger.erasure import erase_person as erase
+
+    app = _app(ctx)
+    with app.extensions["trace_db"].write_session() as db:
+        try:
+            result = erase(db, person_id)
+        except DomainError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.message}") from None
+        db.commit()
+    if result.already:
+        click.echo(f"{person_id} was already erased")
+    else:
+        was = ", ".join(f"{k}={v}" for k, v in result.was.items() if k != "id" and v)
+        click.echo(f"erased {person_id}" + (f" (was {was})" if was else ""))
+
+
+@click.command("retention")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="Override TRACE_PERSONAL_DATA_RETENTION_DAYS.")
+@click.option("--dry-run", is_flag=True, help="List who would be erased; change nothing.")
+@click.pass_context
+def retention(ctx, days, dry_run):
+    """Erase the personal data of persons inactive for longer than the retention period."""
+    from trace_service.ledger.erasure import apply_retention
+
+    app = _app(ctx)
+    days = days or app.config["PERSONAL_DATA_RETENTION_DAYS"]
+    with app.extensions["trace_db"].write_session() as db:
+        ids = apply_retention(db, days, dry_run=dry_run)
+        db.commit()
+    verb = "would erase" if dry_run else "erased"
+    click.echo(f"{verb} {len(ids)} person(s) inactive for more than {days} days")
+    for person_id in ids:
+        click.echo(f"  {person_id}")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.pass_context
+def backup(ctx, path):
+    """Sign a checkpoint, then copy the database to PATH (SQLite online backup, or pg_dump
+    -Fc); the checkpoint note goes to PATH.checkpoint."""
+    from trace_service.ledger import backup as bk
+    from trace_service.ledger.services import b64, sign_now
+
+    app = _app(ctx)
+    key = _key(app)
+    cp = sign_now(app.extensions["trace_db"], key)
+    try:
+        bk.backup(app.config["DATABASE_URL"], path)
+    except bk.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    note_path = bk.checkpoint_note_path(path)
+    note_path.write_text(cp.note(key), encoding="utf-8")
+    click.echo(f"backup written to {path}: log {cp.log_id} size {cp.size}, root "
+               f"{b64(cp.root_hash)}")
+    click.echo(f"checkpoint note written to {note_path} (keep a copy apart from the backup)")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a target database that holds data.")
+@click.pass_context
+def restore(ctx, path, force):
+    """Restore PATH into the configured database, then verify the restored log against its
+    newest checkpoint (and PATH.checkpoint when present) before reporting success."""
+    from trace_service.ledger import backup as bk
+    from trace_service.ledger.notes import note_signed_by
+    from trace_service.ledger.services import b64, root_at
+    from trace_service.ledger.verify import gc_paused, verify_log
+
+    app = _app(ctx)
+    key = _key(app)
+    url = app.config["DATABASE_URL"]
+    database = app.extensions["trace_db"]
+    database.dispose()
+    try:
+        held = bk.rows_in(url)
+        if held and not force:
+            tables = ", ".join(f"{n} ({c})" for n, c in sorted(held.items())[:5])
+            raise click.ClickException(
+                f"the target database holds data ({tables}{', ...' if len(held) > 5 else ''}); "
+                "pass --force to replace it")
+        bk.restore(url, path)
+    except bk.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    database.dispose()
+    click.echo(f"restored {path}; verifying")
+    with database.read_session() as db:
+        with gc_paused():
+            report = verify_log(db, key)
+        expected = None
+        note_path = bk.checkpoint_note_path(path)
+        if report.ok and note_path.exists():
+            note = note_path.read_text(encoding="utf-8")
+            _log_id, size, root = bk.parse_note_head(note)
+            if not note_signed_by(note, key):
+                raise click.ClickException(f"{note_path} is not signed by this log's key")
+            if size > report.size or root_at(db, size) != root:
+                raise click.ClickException(
+                    f"the restored log does not contain the checkpoint of {note_path} "
+                    f"(size {size}): the backup is older than, or differs from, that note")
+            expected = size
+    if not report.ok:
+        _fail_report(report)
+        click.echo("restore FAILED verification: do not serve this database", err=True)
+        ctx.exit(1)
+    newest = report.newest
+    if newest is None:
+        raise click.ClickException("the restored database holds no signed checkpoint, so its "
+                                   "log cannot be verified")
+    click.echo(f"verified: log {report.log_id} size {report.size}, root {b64(report.root)}; "
+               f"{len(report.checkpoints)} checkpoints match, newest at size {newest.size} "
+               f"signed {newest.issued_at.isoformat()}")
+    if expected is not None:
+        click.echo(f"and contains the checkpoint of {note_path} (size {expected})")
+
+
+COMMANDS = [verify, checkpoint, erase_person, retention, backup, restore]

@@ -1,0 +1,93 @@
+"""Settings of the log: the signing key, the log id, the checkpoint interval, retention.
+
+Each comes from the app config (tests and the CLI pass overrides there) or else from the
+environment:
+
+``TRACE_LOG_SIGNING_KEY`` / ``TRACE_LOG_SIGNING_KEY_FILE``
+    The Ed25519 private key that signs checkpoints: PKCS#8 PEM or the base64 of the 32-byte
+    seed. In development and testing a key is generated on first run into the instance
+    folder (``log_signing_key.pem``, mode 0600) and reused; in production the service
+    refuses to start without one.
+``TRACE_LOG_ID``
+    The log's name, first line of every checkpoint and key name of its signature. Fixed
+    for the life of the log. Default: ``<host of TRACE_PUBLIC_BASE_URL>/log``.
+``TRACE_CHECKPOINT_INTERVAL_SECONDS`` (default 60)
+    A reader asking for the latest checkpoint gets a fresh one only when the newest is
+    older than this and the log has grown (see ``services.latest_checkpoint``).
+``TRACE_PERSONAL_DATA_RETENTION_DAYS`` (default 1095, i.e. three years)
+    ``trace-service retention`` erases persons with no order, receipt, review or complaint
+    for longer than this.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from trace_service.config import ConfigError, _env_int, _env_secret
+from trace_service.ledger.notes import (
+    LogKey, check_key_name, generate_private_pem, load_private_key,
+)
+
+KEY_FILE = "log_signing_key.pem"
+EXTENSION = "trace_ledger_key"
+
+
+def init_app(app) -> LogKey:
+    """Load (or in development/testing make) the signing key; refuse to start without one."""
+    config = app.config
+    config.setdefault("LOG_CHECKPOINT_INTERVAL_SECONDS",
+                      _env_int("TRACE_CHECKPOINT_INTERVAL_SECONDS", 60))
+    config.setdefault("PERSONAL_DATA_RETENTION_DAYS",
+                      _env_int("TRACE_PERSONAL_DATA_RETENTION_DAYS", 1095))
+    if config["PERSONAL_DATA_RETENTION_DAYS"] < 1:
+        raise ConfigError("TRACE_PERSONAL_DATA_RETENTION_DAYS must be at least 1")
+    log_id = config.get("LOG_ID") or os.environ.get("TRACE_LOG_ID") or _default_log_id(config)
+    try:
+        check_key_name(log_id)
+    except ValueError as exc:
+        raise ConfigError(f"TRACE_LOG_ID: {exc}") from None
+    config["LOG_ID"] = log_id
+    text = config.get("LOG_SIGNING_KEY") or _env_secret("TRACE_LOG_SIGNING_KEY")
+    if not text:
+        if config["ENV"] == "production":
+            raise ConfigError("TRACE_LOG_SIGNING_KEY (or TRACE_LOG_SIGNING_KEY_FILE) must be set "
+                              "in production: the key that signs the log's checkpoints")
+        text = _instance_key(app.instance_path)
+    try:
+        key = LogKey(name=log_id, private=load_private_key(text))
+    except ValueError as exc:
+        raise ConfigError(f"TRACE_LOG_SIGNING_KEY: {exc}") from None
+    app.extensions[EXTENSION] = key
+    return key
+
+
+def _default_log_id(config) -> str:
+    host = urlsplit(config.get("PUBLIC_BASE_URL") or "").netloc or "trace.invalid"
+    return f"{host}/log"
+
+
+def _instance_key(instance_path: str) -> bytes:
+    """The development/testing key in the instance folder, made once (race-safe)."""
+    path = Path(instance_path) / KEY_FILE
+    if path.exists():
+        return path.read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole under a temporary name, then linked into place: a concurrent starter
+    # either wins the link or reads the winner's complete file.
+    tmp = path.with_name(f".{KEY_FILE}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(generate_private_pem())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_bytes()
+
+
+def log_key(app) -> LogKey:
+    return app.extensions[EXTENSION]
