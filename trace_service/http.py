@@ -6,11 +6,13 @@ from __future__ import annotations
 import functools
 import logging
 
+import marshmallow as ma
 import swagger_ui_bundle
-from flask import Flask, current_app, g, jsonify, request, send_from_directory
+from flask import Flask, current_app, g, has_request_context, jsonify, request, send_from_directory
 from flask_smorest import Api
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from trace_service import db as dbmod
 from trace_service.auth.permissions import Actor
@@ -22,6 +24,9 @@ log = logging.getLogger("trace_service.http")
 API_PREFIX = "/api/v1"
 PUBLIC = "public"
 _PERMISSION_ATTR = "__trace_permission__"
+#: ``app.extensions`` key of a ``(status, code, message, details) -> Response`` function that
+#: renders errors as HTML pages (the public consumer pages register one).
+HTML_ERRORS = "trace_html_errors"
 
 # Stable codes for the generic HTTP errors.
 _HTTP_CODES = {
@@ -51,17 +56,43 @@ def actor() -> Actor:
     return g.actor
 
 
+def wants_html() -> bool:
+    """A browser asking for a page outside the API (``text/html`` preferred to JSON) gets an
+    HTML error page; ``/api/v1`` always answers with the JSON envelope."""
+    if not has_request_context() or request.path.startswith(API_PREFIX):
+        return False
+    best = request.accept_mimetypes.best_match(("application/json", "text/html"))
+    return best == "text/html"
+
+
 def error_response(status: int, code: str, message: str, details: dict | None = None,
                    headers: dict | None = None):
-    response = jsonify(envelope(status, code, message, details))
+    renderer = current_app.extensions.get(HTML_ERRORS) if has_request_context() else None
+    if renderer is not None and wants_html():
+        response = renderer(status, code, message, details)
+    else:
+        response = jsonify(envelope(status, code, message, details))
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
 
 
+class ErrorBody(ma.Schema):
+    status = ma.fields.Integer(metadata={"description": "HTTP status"})
+    code = ma.fields.String(metadata={"description": "Stable machine code"})
+    message = ma.fields.String(metadata={"description": "What was wrong, for a person"})
+    details = ma.fields.Dict(metadata={"description": "Fields, expected vs found, ..."})
+
+
+class ErrorEnvelope(ma.Schema):
+    error = ma.fields.Nested(ErrorBody)
+
+
 class TraceApi(Api):
     """flask-smorest's Api with the service's error envelope."""
+
+    ERROR_SCHEMA = ErrorEnvelope
 
     def handle_http_exception(self, error: HTTPException):
         status = error.code or 500
@@ -69,8 +100,12 @@ class TraceApi(Api):
         details = None
         message = error.description or error.name
         if "messages" in data:  # webargs/marshmallow schema errors
-            details = {"fields": _flatten_locations(data["messages"])}
-            message = "the request did not match the schema: " + _summarise(details["fields"])
+            fields = _flatten_locations(data["messages"])
+            if isinstance(fields, list):  # webargs could not parse the body at all
+                return error_response(400, "malformed_json",
+                                      "the body is not valid JSON: " + " ".join(map(str, fields)))
+            details = {"fields": fields}
+            message = "the request did not match the schema: " + _summarise(fields)
         elif "message" in data:
             message = data["message"]
         code = _HTTP_CODES.get(status, "http_error")
@@ -100,7 +135,16 @@ def _summarise(fields: dict, prefix: str = "") -> str:
     return "; ".join(parts)
 
 
+class BoundedInt(IntegerConverter):
+    """``<int:...>`` path parameters beyond a 64-bit integer do not match (404)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> TraceApi:
+    app.url_map.converters["int"] = BoundedInt
     app.config.update(
         API_TITLE="trace",
         API_VERSION="v1",
@@ -109,6 +153,8 @@ def init_app(app: Flask) -> TraceApi:
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL=f"{API_PREFIX}/docs/static/",
+        # The docs page must not send the spec to an outside validator service.
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},
     )
     api = TraceApi(app, spec_kwargs={
         "info": {"description": "Product traceability: listing to complaint, per barcode."},
@@ -134,6 +180,8 @@ def init_app(app: Flask) -> TraceApi:
 
 def _authorise():
     """Deny by default: every /api/v1 route must declare a permission the caller holds."""
+    if "\x00" in request.path:
+        return error_response(404, "not_found", "no such resource")
     if not request.path.startswith(API_PREFIX) or request.endpoint is None:
         return None
     if request.blueprint == "api-docs":
@@ -149,6 +197,10 @@ def _authorise():
         if not request.is_json:
             return error_response(415, "unsupported_media_type",
                                   "send the body as JSON with 'Content-Type: application/json'")
+        body = request.get_data(cache=True)
+        if b"\\u0000" in body or b"\x00" in body:
+            return error_response(422, "nul_character",
+                                  "text may not contain the NUL character (U+0000)")
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
     token = token or request.headers.get("X-API-Key")
@@ -203,6 +255,8 @@ def _unexpected_error(error: Exception):
     if isinstance(error, IntegrityError):
         log.warning("integrity error", exc_info=True)
         return error_response(409, "conflict", "the change conflicts with stored data")
+    if isinstance(error, RecursionError):
+        return error_response(400, "malformed_json", "the body is nested too deeply")
     if isinstance(error, OperationalError):
         log.exception("database error")
         return error_response(503, "database_unavailable", "the database is busy; retry",

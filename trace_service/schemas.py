@@ -30,15 +30,21 @@ def encode_cursor(value) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None):
+def decode_cursor(cursor: str | None, kind: type = str):
+    """The position a cursor encodes: a ``str`` id or an ``int`` (0 <= n < 2**63)."""
     if not cursor:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        value = None
+    valid = (isinstance(value, str) and 0 < len(value) <= 64 if kind is str else
+             type(value) is int and 0 <= value < 2**63)
+    if not valid:
         raise Unprocessable("bad_cursor", "cursor: not a cursor this API handed out",
-                            field="cursor") from None
+                            field="cursor")
+    return value
 
 
 def page_of(item_schema, name: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trace_service.db import Base, UTCDateTime, utcnow
@@ -53,7 +53,7 @@ class Listing(Base):
     gtin: Mapped[str] = mapped_column(ForeignKey("products.gtin"), index=True)
     lot_id: Mapped[str | None] = mapped_column(ForeignKey("lots.id"))
     title: Mapped[str] = mapped_column(String(200))
-    price_cents: Mapped[int] = mapped_column(Integer)
+    price_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     status: Mapped[str] = mapped_column(String(20), default="active")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

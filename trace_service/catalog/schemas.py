@@ -29,7 +29,8 @@ class LotIn(Schema):
     production_date = fields.Date(load_default=None)
     expiry_date = fields.Date(load_default=None)
     origin = fields.String(load_default=None, validate=validate.Length(max=200))
-    quantity = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    quantity = fields.Integer(load_default=None, strict=True,
+                              validate=validate.Range(min=1, max=10**9))
 
 
 class LotOut(Schema):
@@ -66,7 +67,8 @@ class ListingIn(Schema):
     gtin = fields.String(required=True)
     lot = fields.String(load_default=None, validate=validate.Length(min=1, max=20))
     title = text(200)
-    price_cents = fields.Integer(required=True, validate=validate.Range(min=0, max=10**10))
+    price_cents = fields.Integer(required=True, strict=True,
+                                 validate=validate.Range(min=0, max=10**10))
     currency = fields.String(load_default="CNY", validate=validate.Regexp(r"^[A-Z]{3}$"))
 
 

@@ -42,9 +42,7 @@ class TrailOut(Schema):
 @blp.response(200, TrailOut)
 def trail(args):
     """Every step of a unit, lot or parcel; a parcel's steps appear in its contents' trails."""
-    after = decode_cursor(args["cursor"])
-    if after is not None and not isinstance(after, int):
-        after = None
+    after = decode_cursor(args["cursor"], int)
     header, events, last = services.trail(http.ctx(), args["key"], limit=args["limit"],
                                           after=after)
     return {"trace_key": _jsonable(header), "events": events,

@@ -8,7 +8,7 @@ from trace_service.schemas import PersonIn, PersonRef, text
 
 class ReviewIn(Schema):
     reviewer = fields.Nested(PersonRef, required=True)
-    rating = fields.Integer(load_default=None, validate=validate.Range(min=1, max=5))
+    rating = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=5))
     text = fields.String(load_default="", validate=validate.Length(max=2000))
 
 

@@ -17,7 +17,7 @@ class BatchScanIn(Schema):
                         metadata={"description": "The code as scanned"})
     step = fields.String(required=True, validate=validate.OneOf(services.STEPS))
     device_time = fields.AwareDateTime(required=True)
-    seq = fields.Integer(required=True, validate=validate.Range(min=0, max=2**53))
+    seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**53))
     staff_no = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
 
 

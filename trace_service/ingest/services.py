@@ -44,7 +44,7 @@ def limits() -> dict:
 class _Batch:
     """The preloaded state one batch is checked against."""
 
-    def __init__(self, ctx: Ctx, refs: dict[str, object]):
+    def __init__(self, ctx: Ctx, refs: dict[str, object], times: list[dt.datetime]):
         db = ctx.db
         keys = {ref.key for ref in refs.values() if ref is not None}
         self.trace_keys = {tk.key: tk for tk in db.scalars(
@@ -52,14 +52,18 @@ class _Batch:
         ids = [tk.id for tk in self.trace_keys.values()]
         self.parcels = {p.trace_key_id: p for p in db.scalars(
             select(Parcel).where(Parcel.trace_key_id.in_(ids)))} if ids else {}
+        # Lots only travel as quantities: a scan never changes a lot's state, so lots are
+        # not locked (many parcels of one lot may move at once without queueing).
         to_lock = list(self.trace_keys.values()) + [
-            item.trace_key for p in self.parcels.values() for item in p.items]
+            item.trace_key for p in self.parcels.values() for item in p.items
+            if item.trace_key.kind != "lot"]
         lock(db, to_lock)
         self.last_scans: dict[str, list[tuple]] = {}
-        if keys:
+        if keys and times:
             rows = db.execute(select(Scan.trace_key, Scan.step, Scan.point_id, Scan.device_time)
-                              .where(Scan.trace_key.in_(keys), Scan.status == "accepted")
-                              .order_by(Scan.device_time)).all()
+                              .where(Scan.trace_key.in_(keys), Scan.status == "accepted",
+                                     Scan.device_time >= min(times) - DUPLICATE_WINDOW,
+                                     Scan.device_time <= max(times) + DUPLICATE_WINDOW)).all()
             for key, step, point, when in rows:
                 self.last_scans.setdefault(key, []).append((step, point, when))
 
@@ -96,7 +100,7 @@ def ingest(ctx: Ctx, scans: list[dict]) -> dict:
         except IdentifierError as exc:
             refs[s["id"]] = None
             parse_errors[s["id"]] = Unprocessable(exc.code, exc.message, **exc.details)
-    batch = _Batch(ctx, refs)
+    batch = _Batch(ctx, refs, [s["device_time"] for s in fresh])
     point = db.get(LogisticsPoint, ctx.actor.point_id)
     today = ctx.today()
     drafts, rows = [], []
@@ -128,7 +132,7 @@ def ingest(ctx: Ctx, scans: list[dict]) -> dict:
     db.flush()
     insert_events(db, drafts)
     if rows:
-        db.execute(insert(Scan), rows)
+        db.connection().execute(insert(Scan.__table__), rows)
     for row in rows:
         receipts[row["id"]] = _receipt_from_row(row)
     for s in scans:

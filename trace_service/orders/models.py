@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trace_service.db import Base, UTCDateTime, utcnow
@@ -22,7 +22,7 @@ class Order(Base):
     consignee_id: Mapped[str | None] = mapped_column(ForeignKey("persons.id"))
     payment_channel: Mapped[str] = mapped_column(String(30))
     payment_reference: Mapped[str] = mapped_column(String(100))
-    total_cents: Mapped[int] = mapped_column(Integer)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     status: Mapped[str] = mapped_column(String(20), default="placed")
     placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -40,7 +40,7 @@ class OrderLine(Base):
     listing_id: Mapped[str] = mapped_column(ForeignKey("listings.id"), index=True)
     trace_key_id: Mapped[int] = mapped_column(ForeignKey("trace_keys.id"), index=True)
     quantity: Mapped[int] = mapped_column(Integer, default=1)
-    price_cents: Mapped[int] = mapped_column(Integer)
+    price_cents: Mapped[int] = mapped_column(BigInteger)
 
     order: Mapped[Order] = relationship(back_populates="lines")
     trace_key = relationship("TraceKey", lazy="joined")

@@ -18,7 +18,8 @@ class LineIn(Schema):
     listing_id = text(40)
     key = text(200, metadata={"description": "Unit or lot: element string, Digital Link, "
                                               "drug code or canonical key"})
-    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    quantity = fields.Integer(load_default=1, strict=True,
+                              validate=validate.Range(min=1, max=100000))
 
 
 class OrderIn(Schema):

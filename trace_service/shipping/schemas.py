@@ -8,7 +8,8 @@ from trace_service.shipping.services import RECEIPT_METHODS, SCAN_STEPS
 
 class ItemIn(Schema):
     key = text(200)
-    quantity = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    quantity = fields.Integer(load_default=None, strict=True,
+                              validate=validate.Range(min=1, max=100000))
 
 
 class PackIn(Schema):

@@ -116,8 +116,9 @@ def get_parcel(ctx: Ctx, parcel_key: str) -> Parcel:
 
 def _lock_parcel(ctx: Ctx, parcel: Parcel) -> tuple[TraceKey, list[TraceKey]]:
     items = [item.trace_key for item in parcel.items]
-    locked = lock(ctx.db, [parcel.trace_key] + items)
-    return locked[0], locked[1:]
+    # Lots travel as quantities and keep their state, so only the parcel and units are locked.
+    lock(ctx.db, [parcel.trace_key] + [k for k in items if k.kind != "lot"])
+    return parcel.trace_key, items
 
 
 def dispatch(ctx: Ctx, parcel_key: str, *, event_time: dt.datetime | None) -> Parcel:
