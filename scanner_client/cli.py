@@ -20,13 +20,21 @@ from scanner_client.commands import COMMANDS
 
 PROG = "trace-scan"
 
-EPILOG = """exit codes:
-  0  OK               every input read, every code valid
-  1  FAILURE          unexpected internal error
-  2  USAGE            bad command line
-  3  NOTHING_DECODED  an image held no readable barcode
-  4  INVALID_CODE     a barcode was read but is not a valid identifier
-  5  INPUT_ERROR      an input file is missing, not an image or corrupt
+EPILOG = """exit codes (each subcommand's --help lists those it uses):
+  0  OK                  success
+  1  FAILURE             unexpected internal error
+  2  USAGE               bad command line
+  3  NOTHING_DECODED     an image held no readable barcode
+  4  INVALID_CODE        a barcode was read but is not a valid identifier
+  5  INPUT_ERROR         an input file is missing, not an image or corrupt
+  10 NOT_VERIFIED        verify: the proof does not verify
+  11 CONFIG_ERROR        bad or missing settings (config file, TRACE_SCAN_* variables)
+  12 QUEUE_CORRUPT       the local queue file is damaged: run 'trace-scan repair'
+  13 AUTH_ERROR          the server refused the device key; queue intact
+  14 SERVER_UNREACHABLE  server down / failing until the deadline; queue intact
+  15 SCANS_REJECTED      upload: some scans were rejected (see status --dead-letters)
+  16 PROTOCOL_ERROR      an answer the client cannot act on (wrong URL?); queue intact
+  130 INTERRUPTED        Ctrl-C
 with several inputs the most severe applies (5 > 4 > 3 > 0).
 set TRACE_SCAN_DEBUG=1 to get a traceback on internal errors."""
 
@@ -56,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``trace-scan`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in COMMANDS:
+        module = importlib.import_module(f"scanner_client.commands.{argv[0]}")
+        if getattr(module, "PASSTHROUGH", False):  # parses its own command line (and --help)
+            return _run(lambda: module.main(argv[1:]))
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -65,8 +78,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print(f"{PROG}: error: a command is required (try '{PROG} --help')", file=sys.stderr)
         return exitcodes.USAGE
+    return _run(lambda: args._run(args))
+
+
+def _run(call) -> int:
+    """Run a subcommand, turning Ctrl-C, a closed pipe and internal errors into exit codes."""
     try:
-        return args._run(args)
+        return call()
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return exitcodes.INTERRUPTED

@@ -64,6 +64,8 @@ _EAN_UPC = {"EAN-13", "EAN-8", "UPC-A", "UPC-E", "ITF-14"}
 _AIM_PREFIX = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
 _DIGITS = re.compile(r"^[0-9]+$")
 _WAYBILL = re.compile(r"^[A-Za-z0-9]{6,40}$")
+_TYPED_WAYBILL = re.compile(r"^waybill[/:](.+)$", re.IGNORECASE)
+DRUG_CODE_LEADING_DIGITS = frozenset("8")
 _HRI = re.compile(r"^\(\d{2,4}\)")
 
 # GS1 AIs -> ids keys.
@@ -125,11 +127,12 @@ def _check_digit_error(label: str, value: str) -> str | None:
 
 
 def _trace_key(ids: dict) -> str | None:
+    # Same precedence as the server: a label with an SSCC is a logistics label.
+    if ids.get("sscc"):
+        return f"00/{ids['sscc']}"
     gtin = ids.get("gtin")
     if gtin and ids.get("serial"):
         return f"01/{gtin}/21/{ids['serial']}"
-    if ids.get("sscc"):
-        return f"00/{ids['sscc']}"
     if gtin and ids.get("lot"):
         return f"01/{gtin}/10/{ids['lot']}"
     if ids.get("drug_code"):
@@ -254,7 +257,11 @@ def _parse_drug_code(digits: str) -> ParsedCode:
     # Chinese drug traceability code (药品追溯码): 7-digit product code + 9-digit
     # serial + 4-digit check code.  No public algorithm for the 4-digit check code
     # is known (it is verified against the NMPA / code issuer's records), so only
-    # the structure -- exactly 20 decimal digits -- is validated here.
+    # the structure -- exactly 20 decimal digits, led by 8 like every issued code --
+    # is validated here (the server applies the same rule).
+    if digits[0] not in DRUG_CODE_LEADING_DIGITS:
+        return _bad(f"20 digits starting with {digits[0]} are not a drug traceability code "
+                    "(those start with 8)", "drug code")
     return _finish({"drug_code": digits}, "drug code")
 
 
@@ -295,6 +302,12 @@ def parse_code(
         if not text:
             return _bad("empty code")
     text = text.replace("<GS>", GS)
+    typed = _TYPED_WAYBILL.match(text)
+    if typed:  # a waybill keyed in the service's own form, "waybill/NUMBER"
+        number = typed.group(1).upper()
+        if _WAYBILL.match(number):
+            return _finish({"waybill": number}, "waybill")
+        return _bad(f"not a waybill number: {number!r}", "waybill")
 
     gs1 = (
         (sid in GS1_SYMBOLOGY_IDENTIFIERS)

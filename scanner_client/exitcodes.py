@@ -5,9 +5,10 @@ command handles several inputs (``trace-scan decode a.jpg b.jpg``), it returns
 the most severe condition met, in this order (most severe first):
 ``INPUT_ERROR`` > ``INVALID_CODE`` > ``NOTHING_DECODED`` > ``OK``.
 
-Codes 0-9 are shared by all subcommands.  Subcommands that talk to the server
-(upload, sync, ...) should add their own codes from 10 upwards here, each with a
-docstring, rather than reuse these with another meaning.
+Codes 0-9 are shared by all subcommands.  Codes from 10 upwards belong to the
+subcommands that keep a queue or talk to the server (scan, upload, sync, status,
+repair) and to verify; each has one meaning wherever it appears.  Add new codes
+here, each with a docstring, rather than reuse one with another meaning.
 """
 
 from __future__ import annotations
@@ -31,6 +32,37 @@ INVALID_CODE = 4
 INPUT_ERROR = 5
 """At least one input could not be read: missing file, directory, not an image,
 corrupt or truncated image data."""
+
+NOT_VERIFIED = 10
+"""verify: the proof bundle was read but does NOT verify (owned by
+:mod:`scanner_client.verify`, which defines the same value)."""
+
+CONFIG_ERROR = 11
+"""The configuration is missing or wrong: config file unreadable or not valid TOML,
+an unknown setting, a value of the wrong type, no server URL or device key where one
+is needed.  The message names the file or variable (never the key itself)."""
+
+QUEUE_CORRUPT = 12
+"""The local queue file (``$TRACE_SCAN_HOME/queue.sqlite3``) is damaged.  Nothing
+was changed; ``trace-scan repair`` moves it aside and salvages every readable scan."""
+
+AUTH_ERROR = 13
+"""The server refused the device key (401: unknown or revoked key, deactivated
+device; 403: the key is not a device key).  Uploading stopped; the queue is intact."""
+
+SERVER_UNREACHABLE = 14
+"""The server could not be reached, or kept failing (5xx, timeouts, connection
+errors), until ``--deadline`` passed or ``--max-attempts`` were spent, with scans
+still queued.  Nothing was lost; run the command again later."""
+
+SCANS_REJECTED = 15
+"""upload: the queue was drained, but the server rejected at least one scan in this
+run; those scans are in the dead-letter list (``trace-scan status --dead-letters``)."""
+
+PROTOCOL_ERROR = 16
+"""The server answered in a way the client cannot act on: 404/405 (wrong server
+URL or an incompatible server), 415, a 200 that is not a valid receipt list, or
+receipts that do not match the scans sent.  Uploading stopped; the queue is intact."""
 
 INTERRUPTED = 130
 """Stopped by Ctrl-C (SIGINT), as shells report it."""
@@ -57,5 +89,12 @@ NAMES = {
     NOTHING_DECODED: "NOTHING_DECODED",
     INVALID_CODE: "INVALID_CODE",
     INPUT_ERROR: "INPUT_ERROR",
+    NOT_VERIFIED: "NOT_VERIFIED",
+    CONFIG_ERROR: "CONFIG_ERROR",
+    QUEUE_CORRUPT: "QUEUE_CORRUPT",
+    AUTH_ERROR: "AUTH_ERROR",
+    SERVER_UNREACHABLE: "SERVER_UNREACHABLE",
+    SCANS_REJECTED: "SCANS_REJECTED",
+    PROTOCOL_ERROR: "PROTOCOL_ERROR",
     INTERRUPTED: "INTERRUPTED",
 }

@@ -50,3 +50,27 @@ def trace_scan(capsys):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def scan_home(tmp_path, monkeypatch):
+    """A fresh TRACE_SCAN_HOME (queue, config) with no other TRACE_SCAN_* settings."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("TRACE_SCAN_"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "scan-home"
+    monkeypatch.setenv("TRACE_SCAN_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def wedge(monkeypatch):
+    """``wedge("code1", "code2")``: what a keyboard-wedge scanner types on stdin next."""
+    import io
+
+    def type_codes(*codes: str) -> None:
+        monkeypatch.setattr(sys, "stdin", io.StringIO("".join(f"{c}\n" for c in codes)))
+
+    return type_codes
