@@ -135,6 +135,9 @@ def keys_create(ctx, role, party_id, device_id, label):
 
 
 from trace_service.ledger.cli import COMMANDS as _LEDGER_COMMANDS  # noqa: E402
+from trace_service.inspect.cli import access_log as _access_log  # noqa: E402
+
+main.add_command(_access_log)
 
 for _command in _LEDGER_COMMANDS:
     main.add_command(_command)

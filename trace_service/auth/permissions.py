@@ -21,6 +21,8 @@ GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(READ_ALL | {
         "party:write", "key:write", "key:read", "point:write", "device:write", "staff:write",
         "product:write", "complaint:write", "complaint:handle", "review:write",
+        # The inspectors' access log: admins read it; nobody can change it.
+        "accesslog:read",
     }),
     "merchant": frozenset({
         "party:read", "product:read", "product:write", "listing:read", "listing:write",
@@ -34,7 +36,11 @@ GRANTS: dict[str, frozenset[str]] = {
     }),
     "device": frozenset({"point:read", "product:read", "scan:write", "receipt:write",
                          "blocklist:read"}),
-    "inspector": frozenset(READ_ALL | {"complaint:write", "complaint:handle"}),
+    "inspector": frozenset(READ_ALL | {
+        "complaint:write", "complaint:handle",
+        # The inspector's desk (trace_service.inspect, trace_service.recalls).
+        "inspect:read", "recall:write", "spotcheck:write",
+    }),
 }
 
 
