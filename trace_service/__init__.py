@@ -31,5 +31,6 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     api = http.init_app(app)
     app.extensions["trace_api"] = api
     routes.register(api)
+    __import__("trace_service.public.routes").public.routes.init_app(app)  # consumer pages
 
     return app

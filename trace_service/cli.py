@@ -101,6 +101,11 @@ def demo(ctx, as_json, as_env):
     click.echo("Trace keys to look at (GET /api/v1/trail?key=...):")
     for label, key in result["trace_keys"].items():
         click.echo(f"  {label:<22} {key}")
+    base = app.config["PUBLIC_BASE_URL"].rstrip("/")
+    click.echo("Consumer pages (a phone's QR scan opens these; make the QR image with "
+               "'trace-service labels qr URL -o qr.png'):")
+    for label, path in result.get("consumer_pages", {}).items():
+        click.echo(f"  {label:<28} {base}{path}")
 
 
 @main.group()
@@ -141,6 +146,10 @@ main.add_command(_access_log)
 
 for _command in _LEDGER_COMMANDS:
     main.add_command(_command)
+
+from trace_service.labels.cli import labels as _labels  # noqa: E402
+
+main.add_command(_labels)
 
 
 if __name__ == "__main__":  # pragma: no cover

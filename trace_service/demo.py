@@ -10,6 +10,9 @@ really do it):
 * Kangjian Pharmacy sells serialised packs of an ibuprofen drug (20-digit drug codes); one
   pack is delivered, returned within seven days, received back and sold again to another
   buyer (its trail shows both sales); a second pack is still travelling.
+* Serialised packs of the same drug with GTIN + serial (SN0001-SN0003) for the consumer
+  page (``/01/{gtin}/10/{lot}/21/{serial}``): one sold and delivered through three cities,
+  one in stock, one whose code consumers checked in two cities twenty minutes apart.
 
 ``seed()`` is idempotent: run twice, it prints the same keys (kept in the instance folder).
 """
@@ -39,6 +42,8 @@ DRUG_GTIN = "690987654321" + gs1_check_digit("690987654321")
 DRUG_PRODUCT_CODE = "8123456"
 SSCC_BODY = "06901234" + "000000001"
 SSCC = SSCC_BODY + gs1_check_digit(SSCC_BODY)
+SSCC2 = "06901234000000002" + gs1_check_digit("06901234000000002")
+SERIALS = ("SN0001", "SN0002", "SN0003")  # serialised drug packs (GTIN + serial)
 
 
 def _drug_code(serial: int) -> str:
@@ -208,6 +213,8 @@ def _seed(sess, tz: str) -> dict:
     shipping.scan(scan["Hangzhou"], key_text="waybill/SX100200301CN", step="depart",
                   point_id=None, event_time=now - 2 * hour)
 
+    _serialised_packs(sess, root, drug_m, courier, scan, points, drug_listing.id, now)
+
     return {
         "keys": keys,
         "trace_keys": {
@@ -224,4 +231,44 @@ def _seed(sess, tz: str) -> dict:
         "orders": {"milk": milk_order.id, "drug_first": first.id, "drug_moving": moving.id},
         "listings": {"milk": milk_listing.id, "drug": drug_listing.id},
         "products": {"milk": "0" + MILK_GTIN, "drug": "0" + DRUG_GTIN},
+        # Consumer pages (GS1 Digital Link paths; print them as QR with `trace-service labels`).
+        "consumer_pages": {
+            "drug pack SN0001, delivered": f"/01/0{DRUG_GTIN}/10/B2611007/21/{SERIALS[0]}",
+            "drug pack SN0002, in stock": f"/01/0{DRUG_GTIN}/10/B2611007/21/{SERIALS[1]}",
+            "drug pack SN0003, cloned?": f"/01/0{DRUG_GTIN}/10/B2611007/21/{SERIALS[2]}",
+            "milk lot": f"/01/0{MILK_GTIN}/10/L20261101A",
+            "milk parcel (SSCC)": f"/00/{SSCC}",
+            "drug parcel (waybill)": "/waybill/SX100200301CN",
+        },
     }
+
+
+def _serialised_packs(sess, root, drug_m, courier, scan, points, listing_id, now):
+    """Drug packs with GTIN + serial for the consumer page: SN0001 sold and delivered to
+    Beijing, SN0002 in stock, SN0003 checked by consumers in Beijing and Shanghai 20 minutes
+    apart (a cloned code, as the page warns)."""
+    from trace_service.chain.models import TraceKey
+    from trace_service.public.checks import add_check
+
+    hour = dt.timedelta(hours=1)
+    units = catalog.register_units(root, gtin=DRUG_GTIN, lot="B2611007",
+                                   serials=list(SERIALS), drug_codes=[])
+    order = orders.place_order(
+        drug_m, order_no="KJ-88004", consignee=None,
+        buyer={"external_ref": "mall-user-4004", "name": "刘洋", "phone": "13500003333",
+               "address": "北京市朝阳区望京街9号 2号楼 501"},
+        payment={"channel": "alipay", "reference": "2026112022001400007777777777"},
+        lines=[{"listing_id": listing_id, "key": units[0].key}], event_time=now - 50 * hour)
+    shipping.pack(drug_m, order.id, parcel_key=SSCC2, carrier_id=courier.actor.party_id,
+                  items=None, event_time=now - 49 * hour)
+    shipping.dispatch(courier, SSCC2, event_time=now - 48 * hour)
+    for city, step, ago in (("Shanghai", "depart", 46), ("Beijing", "arrive", 30)):
+        shipping.scan(scan[city], key_text=SSCC2, step=step, point_id=None,
+                      event_time=now - ago * hour)
+    shipping.receive(courier, SSCC2, signer={"name": "刘洋", "phone": "13500003333"},
+                     method="consignee", point_id=points["Beijing"].id,
+                     event_time=now - 27 * hour)
+    cloned = sess.scalar(select(TraceKey).where(TraceKey.key == units[2].key))
+    add_check(sess, cloned.id, now - 3 * hour, city="Beijing", latitude=39.9, longitude=116.4)
+    add_check(sess, cloned.id, now - 3 * hour + dt.timedelta(minutes=20), city="Shanghai",
+              latitude=31.2, longitude=121.5)

@@ -15,3 +15,4 @@ from trace_service.parties.models import Device, Licence, LogisticsPoint, Party,
 from trace_service.people.models import Person  # noqa: F401
 from trace_service.recalls.models import Recall, RecallLot  # noqa: F401
 from trace_service.shipping.models import Parcel, ParcelItem, Receipt  # noqa: F401
+from trace_service.public.models import ConsumerCheck, ConsumerReport, VisitorSalt  # noqa: F401

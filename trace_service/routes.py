@@ -10,13 +10,14 @@ def register(api) -> None:
     from trace_service.feedback.routes import blp as feedback
     from trace_service.ingest.routes import blp as ingest
     from trace_service.inspect.routes import blp as inspect
+    from trace_service.labels.routes import blp as labels
     from trace_service.ledger.routes import blp as log
     from trace_service.orders.routes import blp as orders
     from trace_service.parties.routes import blp as parties
     from trace_service.recalls.routes import blp as recalls
     from trace_service.shipping.routes import blp as shipping
 
-    for blp in (parties, keys, catalog, orders, shipping, ingest, feedback, chain, log):
+    for blp in (parties, keys, catalog, orders, shipping, ingest, feedback, chain, log, labels):
         api.register_blueprint(blp)
     for blp in (inspect, recalls):  # the inspector's desk (docs/inspector.md)
         api.register_blueprint(blp)

@@ -21,6 +21,8 @@ GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(READ_ALL | {
         "party:write", "key:write", "key:read", "point:write", "device:write", "staff:write",
         "product:write", "complaint:write", "complaint:handle", "review:write",
+        # Printing labels (QR / DataMatrix / GS1-128 / EAN-13, A4 sheets).
+        "label:write",
         # The inspectors' access log: admins read it; nobody can change it.
         "accesslog:read",
     }),
@@ -29,6 +31,7 @@ GRANTS: dict[str, frozenset[str]] = {
         "order:read", "order:write", "parcel:read", "parcel:write", "parcel:dispatch",
         "trail:read", "review:read", "review:write", "complaint:read", "complaint:write",
         "complaint:handle", "return:read", "return:write", "blocklist:read",
+        "label:write",
     }),
     "carrier": frozenset({
         "party:read", "point:read", "product:read", "parcel:read", "parcel:dispatch",
