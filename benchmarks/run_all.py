@@ -14,11 +14,13 @@ import sys
 import time
 
 BENCHMARKS = {
-    "decode": ("benchmarks.bench_decode", []),
+    "decode": ("benchmarks.bench_decode", ["--per-cell", "1"]),
     "ingest": ("benchmarks.bench_ingest", ["--scans", "5000", "--parcels", "100", "--runs", "1"]),
-    "ledger": ("benchmarks.bench_ledger", ["--quick"]),
+    "ledger": ("benchmarks.bench_ledger", ["--leaves", "20000", "--runs", "1",
+                                           "--ingest-runs", "2", "--samples", "200"]),
     "trace": ("benchmarks.bench_trace", ["--quick"]),
-    "public": ("benchmarks.bench_public", ["--quick"]),
+    "public": ("benchmarks.bench_public", ["--events", "20000", "--runs", "1",
+                                           "--seconds", "2"]),
 }
 
 
