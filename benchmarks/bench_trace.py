@@ -9,12 +9,16 @@
    2% sell one of its units. 95% of them are packed into a parcel (SSCC), of which 60%
    are delivered, 25% in transit at a point, 10% dispatched and 5% still packed. Another
    lot gets ``--noise`` orders the same way, so the indexes have something to skip.
-   ``ANALYZE`` runs once after loading, as autovacuum / ``PRAGMA optimize`` would.
+   Then ``movements`` is filled from those tables by ``rebuild_movements``, the INSERT ...
+   SELECT of migration 0007's backfill (the services keep it up to date one sale and
+   parcel at a time; bulk inserts bypass them). ``ANALYZE`` runs once after loading, as
+   autovacuum / ``PRAGMA optimize`` would.
 2. Timed, median of ``--runs``, each in a fresh session:
    * ``trace_forward_100k_orders_<db>``: ``inspect.trace.trace(direction="forward",
      limit=None)``: every movement of the lot and its units (sale line x parcel, with
-     state, last point and city, merchant and carrier names, returns) and the totals,
-     as Python dicts: the complete forward trace, what the CSV export writes.
+     state, last point and city, merchant and carrier names, returns) and the totals:
+     the complete forward trace as the rows (tuples) and names the CSV export writes
+     out.
    * baseline: a bare ``SELECT`` of the same order lines by lot id (``order_lines`` of
      the lot's trace keys, every column, no join), in the same run.
    * ``trace_forward_ratio_<db>`` = trace / baseline.
@@ -48,6 +52,7 @@ from trace_service.chain.models import TraceKey
 from trace_service.context import Ctx
 from trace_service.db import Database, new_id, utcnow
 from trace_service.identifiers import gs1_check_digit
+from trace_service.inspect.movements import rebuild_movements
 from trace_service.inspect.trace import trace
 from trace_service.orders.models import Order, OrderLine
 from trace_service.parties.models import LogisticsPoint, Party
@@ -126,6 +131,7 @@ def seed(url: str, orders: int, noise: int, rng: random.Random) -> dict:
             _sell(load, rng, n_orders, name, lot_id, lot_tk, listings, buyers, carriers,
                   points, now)
             lots[name] = lot_id
+        rebuild_movements(conn)
     database.dispose()
     return lots
 

@@ -102,3 +102,25 @@ def test_the_comparison_notices_a_schema_that_drifted(fresh_url):
     assert "stray" in diff
     if fresh_url.startswith("postgresql"):
         assert "modify_type" in diff and "phone" in diff
+
+
+def test_the_storage_parameters_of_the_models_are_those_the_migrations_set(fresh_url):
+    """Alembic's comparison does not look at storage parameters, so they are compared
+    here: on PostgreSQL, tables declared ``postgresql_with`` get exactly those."""
+    migrate.upgrade(fresh_url)
+    if not fresh_url.startswith("postgresql"):
+        pytest.skip("storage parameters are a PostgreSQL setting")
+    declared = {t.name: {f"{k}={v}" for k, v in t.dialect_options["postgresql"]["with"].items()}
+                for t in Base.metadata.sorted_tables
+                if t.dialect_options["postgresql"]["with"]}
+    assert {"trace_keys", "parcels", "movements"} <= declared.keys()
+    engine = make_engine(fresh_url)
+    try:
+        with engine.connect() as conn:
+            stored = {name: set(options or ()) for name, options in conn.exec_driver_sql(
+                "SELECT relname, reloptions FROM pg_class WHERE relkind = 'r' AND "
+                "relnamespace = 'public'::regnamespace")}
+    finally:
+        engine.dispose()
+    assert {name: stored[name] for name in declared} == declared
+    assert all(not options for name, options in stored.items() if name not in declared)

@@ -10,6 +10,7 @@ from trace_service.ledger.models import (  # noqa: F401
 )
 from trace_service.ingest.models import Scan  # noqa: F401
 from trace_service.inspect.models import AccessLog, SpotCheck, SpotCheckTask  # noqa: F401
+from trace_service.inspect.movements import Movement  # noqa: F401
 from trace_service.orders.models import Order, OrderLine, Return, ReturnItem  # noqa: F401
 from trace_service.parties.models import Device, Licence, LogisticsPoint, Party, Staff  # noqa: F401
 from trace_service.people.models import Person  # noqa: F401

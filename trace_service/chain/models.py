@@ -27,6 +27,8 @@ PARCEL_STATES = ("packed", "dispatched", "in_transit", "delivered")
 
 class TraceKey(Base):
     __tablename__ = "trace_keys"
+    # Room on each page for the state changes of every scan (migration 0008).
+    __table_args__ = {"postgresql_with": {"fillfactor": 70}}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(10))

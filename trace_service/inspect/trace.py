@@ -1,28 +1,39 @@
 """Trace forward and backward from any unit, lot or parcel, in one call.
 
-Nothing here reads ``events``. The chain's current-state tables are, in effect, the edge
-index of the trace graph, and every step is an index range or seek on one of them:
+Nothing here reads ``events``. Forward, each origin is one index range of ``movements``
+(``trace_service.inspect.movements``): one row per sale line and parcel that carried it,
+written by the services in the transaction of each sale, packing, dispatch, scan and
+receipt, with the sale and the parcel's current state and last point copied in. Only the
+names (items, merchants, carriers, points) and the returns are read from elsewhere, once
+per distinct id. Backward, the chain's current-state tables are the edge index:
 
-============================  =====================================================
-edge                          table and index
-============================  =====================================================
-lot -> its units              ``trace_keys.lot_id`` (ix_trace_keys_lot_id)
-unit or lot -> its sales      ``order_lines.trace_key_id`` (ix_order_lines_trace_key_id)
-sale -> the parcel carrying   ``parcels.order_id`` (ix_parcels_order_id), then the
-it                            ``parcel_items`` primary key (parcel_id, trace_key_id)
-parcel -> contents            ``parcel_items`` primary key
-item -> parcels, returns      ix_parcel_items_trace_key_id, ix_return_items_trace_key_id
-                              (migration 0005)
-parcel -> where it is now     ``trace_keys.state``, ``parcels.last_point_id``
-============================  =====================================================
+==============================  ==========================================================
+edge                            table and index
+==============================  ==========================================================
+forward
+lot -> its sales and its        ``movements.lot_id``
+units' sales, with the parcels  (ix_movements_lot_id_line_id_parcel_key)
+lot -> its own sales only;      ``movements.item_id``
+unit -> its sales               (ix_movements_item_id_line_id_parcel_key)
+parcel -> contents -> their     ``parcel_items`` primary key, then ``movements.item_id``
+sales                           (ix_movements_item_id_line_id_parcel_key)
+sold unit -> its return         ix_return_items_trace_key_id (migration 0005)
+backward
+unit -> lot -> product, maker   ``trace_keys.lot_id``, ``lots``, ``products``
+item -> listings, merchants     ``order_lines.trace_key_id`` (ix_order_lines_trace_key_id)
+parcel -> order, carrier,       ``parcels.trace_key_id``, ``parcel_items`` primary key
+contents
+==============================  ==========================================================
 
 Forward rows are *movements*: one per sale line and the parcel that carried it (a sale not
 yet packed gives one row without a parcel). Hops count edges from the origin: from a lot,
 its own sales are hop 1 and its units' sales hop 2 (lot -> unit -> sale); from a unit, its
 sales are hop 1; from a parcel, its contents are hop 1 and their sales (this parcel's and
-any later one, after a return and re-sale) hop 2. A lot's own sales and its units' sales
-are read as two index ranges in sale-line order, so a page (keyset cursor on line and
-parcel) reads only its rows, and the complete trace (exports) reads each row once.
+any later one, after a return and re-sale) hop 2. Both ranges' indexes end in (line,
+parcel key), the order of the keyset cursor, so a page reads only its rows and the
+complete trace (exports) reads its range once, already sorted. Its rows are the driver's
+plain tuples, and its totals are counted column-wise over them; a page's totals are
+grouped by the database.
 
 Backward from a unit or lot: lot, product, maker, registrant, and the listings and
 merchants that sold it; from a parcel also the order, the sender, the carrier and the
@@ -36,9 +47,8 @@ from collections import Counter
 from dataclasses import dataclass
 from operator import itemgetter
 
-from sqlalchemy import (
-    DateTime, String, and_, case, exists, func, or_, select, text, type_coerce, union_all,
-)
+from sqlalchemy import Integer, and_, any_, bindparam, func, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from trace_service.catalog.models import Listing, Lot, Product
@@ -46,6 +56,7 @@ from trace_service.chain.models import TraceKey
 from trace_service.chain.services import describe_key, find_key
 from trace_service.context import Ctx
 from trace_service.errors import NotFound, Unprocessable
+from trace_service.inspect.movements import Movement
 from trace_service.orders.models import Order, OrderLine, Return, ReturnItem
 from trace_service.parties.models import LogisticsPoint, Party
 from trace_service.schemas import decode_cursor, encode_cursor
@@ -57,9 +68,7 @@ DEFAULT_HOPS = 3
 BACKWARD_LIMIT = 500
 
 TK = TraceKey.__table__
-PARCEL_TK = TK.alias("parcel_tk")
-OL = OrderLine.__table__
-ORD = Order.__table__
+MV = Movement.__table__
 PCL = Parcel.__table__
 PI = ParcelItem.__table__
 
@@ -82,9 +91,9 @@ class Window:
     def clauses(self):
         out = []
         if self.since is not None:
-            out.append(ORD.c.placed_at >= self.since)
+            out.append(MV.c.placed_at >= self.since)
         if self.until is not None:
-            out.append(ORD.c.placed_at < self.until)
+            out.append(MV.c.placed_at < self.until)
         return out
 
 
@@ -105,10 +114,11 @@ class Movements:
         self.rows = rows
         self.origin_kind = origin.kind
         self.items = _item_info(db, origin, rows)
-        listings = {r[4] for r in rows}
+        listings = set(map(itemgetter(4), rows))
         self.listings = dict(db.execute(select(Listing.id, Listing.merchant_id).where(
             Listing.id.in_(listings))).all()) if listings else {}
-        parties = set(self.listings.values()) | {r[9] for r in rows if r[9]}
+        parties = set(self.listings.values()) | set(map(itemgetter(9), rows))
+        parties.discard(None)
         self.parties = dict(db.execute(select(Party.id, Party.name).where(
             Party.id.in_(parties))).all()) if parties else {}
         self.points = {p.id: (p.name, p.city) for p in db.execute(
@@ -140,113 +150,84 @@ class Movements:
         return row
 
     def summary(self, db: Session, origin: TraceKey) -> dict:
-        """Totals over these rows (one pass) and the current states of the units."""
-        by_state, by_city = Counter(), Counter()
-        quantity, orders = 0, set()
-        points = self.points
-        for r in self.rows:
-            qty = r[8] or r[5]
-            quantity += qty
-            orders.add(r[2])
-            by_state[r[7] or "not_packed"] += qty
-            if r[7] == "in_transit" and r[10] in points:
-                by_city[points[r[10]][1]] += qty
-        return {"movements": len(self.rows), "orders": len(orders), "quantity": quantity,
-                "quantity_by_parcel_state": dict(sorted(by_state.items())),
-                "in_transit_by_city": dict(sorted(by_city.items())),
-                "units_by_state": _unit_states(db, origin)}
+        """Totals over these rows and the current states of the units. Counted column-wise:
+        the rows are grouped by (parcel state, point, packed, quantity), a few hundred
+        groups, and only the groups are walked in Python."""
+        groups = Counter(map(itemgetter(7, 10, 8, 5), self.rows))
+        return _totals(
+            db, origin, len(self.rows), len(set(map(itemgetter(2), self.rows))),
+            ((state, point, n * (quantity if packed is None else packed))
+             for (state, point, packed, quantity), n in groups.items()))
 
 
-def _item_groups(db: Session, origin: TraceKey, hops: int) -> list:
-    """The origin's forward items as SQL conditions on ``order_lines.trace_key_id``. A
-    lot's own sales and its units' sales are separate groups, so each is one range of
-    ``ix_order_lines_trace_key_id`` (the lot's: in line order) and the planner estimates
-    each well (the lot's key is a most-common value, its units are not)."""
+def _origin_range(origin: TraceKey, hops: int):
+    """The origin's movements as one condition on an index of ``movements`` (None: there
+    are none within ``hops``)."""
     if origin.kind == "unit":
-        return [OL.c.trace_key_id == origin.id]
+        return MV.c.item_id == origin.id
     if origin.kind == "lot":
-        groups = [OL.c.trace_key_id == origin.id]
-        if hops >= 2:
-            units = select(TK.c.id).where(TK.c.lot_id == origin.lot_id, TK.c.kind == "unit")
-            groups.append(OL.c.trace_key_id.in_(units))
-        return groups
+        return MV.c.lot_id == origin.lot_id if hops >= 2 else MV.c.item_id == origin.id
     if hops < 2:
-        return []
-    parcel_id = select(PCL.c.id).where(PCL.c.trace_key_id == origin.id).scalar_subquery()
-    return [OL.c.trace_key_id.in_(select(PI.c.trace_key_id).where(PI.c.parcel_id == parcel_id))]
+        return None
+    contents = (select(PI.c.trace_key_id).join(PCL, PCL.c.id == PI.c.parcel_id)
+                .where(PCL.c.trace_key_id == origin.id))
+    return MV.c.item_id.in_(contents)
 
 
-_PLACED = String().with_variant(DateTime(timezone=True), "postgresql")
-
-
-def _movement_stmt(condition, window: Window, after: tuple[int, str] | None,
+def _movement_stmt(dialect: str, condition, window: Window, after: tuple[int, str] | None,
                    limit: int | None):
-    """Sale lines matching ``condition`` with the parcel that carried each (one row per
-    parcel; a line no parcel carries gives one row without parcel).
-
-    The parcels of the line's order are joined (``ix_parcels_order_id``), then the
-    parcel's item row for this line's item (primary key of ``parcel_items``); a parcel
-    of the order that does not carry the item yields nulls and is dropped unless no
-    parcel carries it (the NOT EXISTS runs only for those rows).
-    """
-    carried = PI.c.parcel_id.is_not(None)
-    carrier = case((carried, PCL.c.carrier_id), else_=None)
-    point = case((carried, PCL.c.last_point_id), else_=None)
-    x_pcl, x_pi = PCL.alias("x_pcl"), PI.alias("x_pi")
-    carried_elsewhere = exists().where(x_pcl.c.order_id == OL.c.order_id,
-                                       x_pi.c.parcel_id == x_pcl.c.id,
-                                       x_pi.c.trace_key_id == OL.c.trace_key_id)
-    parcel_key = func.coalesce(PARCEL_TK.c.key, "")
-    # The sale time without the UTCDateTime decorator (a Python call per row): SQLite's
-    # text is parsed only when a row is shown (``_placed``), psycopg's value is used as is.
-    placed = type_coerce(ORD.c.placed_at, _PLACED)
-    stmt = (select(OL.c.id, OL.c.trace_key_id, OL.c.order_id, placed, OL.c.listing_id,
-                   OL.c.quantity, PARCEL_TK.c.key, PARCEL_TK.c.state, PI.c.quantity, carrier,
-                   point)
-            .select_from(OL.join(ORD, ORD.c.id == OL.c.order_id)
-                         .outerjoin(PCL, PCL.c.order_id == OL.c.order_id)
-                         .outerjoin(PI, and_(PI.c.parcel_id == PCL.c.id,
-                                             PI.c.trace_key_id == OL.c.trace_key_id))
-                         .outerjoin(PARCEL_TK, and_(PARCEL_TK.c.id == PCL.c.trace_key_id,
-                                                    carried)))
-            .where(condition, or_(carried, ~carried_elsewhere), *window.clauses()))
+    """The ``ROW`` columns of the movements matching ``condition``, in (line, parcel key)
+    order, after the cursor ``after``. A line not packed has one row (parcel key null), so
+    the order among a line's rows only ever compares parcel keys."""
+    placed = MV.c.placed_at
+    if dialect == "postgresql":
+        # As a naive UTC timestamp: psycopg makes those markedly faster than zoned ones.
+        placed = func.timezone("UTC", placed)
+    stmt = (select(MV.c.line_id, MV.c.item_id, MV.c.order_id, placed, MV.c.listing_id,
+                   MV.c.quantity, MV.c.parcel_key, MV.c.parcel_state, MV.c.packed_quantity,
+                   MV.c.carrier_id, MV.c.point_id)
+            .where(condition, *window.clauses()))
     if after is not None:
-        stmt = stmt.where(or_(OL.c.id > after[0],
-                              and_(OL.c.id == after[0], parcel_key > after[1])))
-    if limit is not None:
-        stmt = stmt.order_by(OL.c.id, parcel_key).limit(limit + 1)
-    return stmt
+        # The first conjunct bounds the index range; the second skips the cursor's line's
+        # rows up to its parcel.
+        stmt = stmt.where(MV.c.line_id >= after[0],
+                          or_(MV.c.line_id > after[0], MV.c.parcel_key > after[1]))
+    stmt = stmt.order_by(MV.c.line_id, MV.c.parcel_key)
+    return stmt if limit is None else stmt.limit(limit + 1)
+
+
+def _tuples(db: Session, stmt) -> list[tuple]:
+    """The rows of ``stmt`` as the driver's own tuples (no Row objects, no result
+    processing: ``placed_at`` stays as the driver gives it, see ``_placed``)."""
+    result = db.connection().execute(stmt)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 def forward(db: Session, origin: TraceKey, *, hops: int, window: Window,
             limit: int | None = None, after: tuple[int, str] | None = None):
     """Forward movements (a ``Movements``) and the cursor of the next page, if any."""
-    if db.get_bind().dialect.name == "postgresql":
-        # PostgreSQL's JIT compiles big joins at a cost of ~0.2 s, more than it saves here.
-        db.execute(text("SET LOCAL jit = off"))
-    rows = []
-    for condition in _item_groups(db, origin, hops):
-        rows += db.execute(_movement_stmt(condition, window, after, limit)).all()
-    rows.sort(key=itemgetter(0))
-    unique = []
-    for r in rows:
-        if not unique or unique[-1][0] != r[0]:
-            unique.append(r)
-            continue
-        # A second row of one sale: it was split over parcels, or an order of two parcels
-        # carries it in neither (two identical rows without parcel: keep one).
-        if r[6] is None:
-            continue
-        k = 1
-        while k < len(unique) and unique[-k - 1][0] == r[0]:
-            k += 1
-        run = unique[-k:] + [r]
-        del unique[-k:]
-        unique.extend(sorted(run, key=_order))
-    more = limit is not None and len(unique) > limit
-    unique = unique[:limit] if limit is not None else unique
-    last = _order(unique[-1]) if more else None
-    return Movements(db, origin, unique), last
+    condition = _origin_range(origin, hops)
+    if condition is None:
+        return Movements(db, origin, []), None
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        _no_jit(db)
+    rows = _tuples(db, _movement_stmt(dialect, condition, window, after, limit))
+    more = limit is not None and len(rows) > limit
+    if more:
+        del rows[limit:]
+    return Movements(db, origin, rows), (_order(rows[-1]) if more else None)
+
+
+def _no_jit(db: Session) -> None:
+    """PostgreSQL's JIT compiles a plan whose estimated cost passes ``jit_above_cost``,
+    which the range of a lot with about half a million sales reaches; compiling (some
+    35 ms with inlining and optimisation) costs more than it saves a scan that computes
+    nothing."""
+    db.execute(text("SET LOCAL jit = off"))
 
 
 def _hop(origin_kind: str, item_kind: str) -> int:
@@ -262,13 +243,20 @@ def _order(r) -> tuple[int, str]:
 
 
 def _item_info(db: Session, origin: TraceKey, rows) -> dict[int, tuple]:
-    """{trace key id: (key, kind, state)} of the items the rows sold."""
-    ids = {r[1] for r in rows}
+    """{trace key id: (key, kind, state)} of the items the rows sold (a lot's units: a few
+    thousand ids). PostgreSQL gets them as one array parameter, as an IN list of that many
+    parameters takes longer to render and parse than to run; elsewhere, IN lists of 5,000."""
+    ids = set(map(itemgetter(1), rows))
     info = {origin.id: (origin.key, origin.kind, None if origin.kind == "lot" else origin.state)}
     ids.discard(origin.id)
-    for chunk in _chunks(sorted(ids), 5000):
-        for id_, key, kind, state in db.execute(
-                select(TK.c.id, TK.c.key, TK.c.kind, TK.c.state).where(TK.c.id.in_(chunk))):
+    columns = select(TK.c.id, TK.c.key, TK.c.kind, TK.c.state)
+    if db.get_bind().dialect.name == "postgresql":
+        wheres = [TK.c.id == any_(bindparam("ids", sorted(ids), type_=ARRAY(Integer)))] \
+            if ids else []
+    else:
+        wheres = [TK.c.id.in_(chunk) for chunk in _chunks(sorted(ids), 5000)]
+    for where in wheres:
+        for id_, key, kind, state in db.execute(columns.where(where)):
             info[id_] = (key, kind, None if kind == "lot" else state)
     return info
 
@@ -297,7 +285,8 @@ def _returns(db: Session, origin: TraceKey, items: dict) -> dict[tuple[str, int]
 
 
 def _placed(value):
-    """A sale time as read by ``_movement_stmt``: SQLite's stored UTC text, or a datetime."""
+    """A sale time as ``_movement_stmt`` reads it: SQLite's stored UTC text, or a datetime
+    (naive UTC from PostgreSQL)."""
     if isinstance(value, str):
         return dt.datetime.fromisoformat(value).replace(tzinfo=dt.timezone.utc)
     return _utc(value)
@@ -332,25 +321,34 @@ def _position(row: dict) -> str:
 def forward_summary(db: Session, origin: TraceKey, *, hops: int, window: Window) -> dict:
     """Totals over every forward movement, computed by the database (first page of a
     paged trace): nothing but the grouped counts leaves it."""
-    groups = [_movement_stmt(c, window, None, None) for c in _item_groups(db, origin, hops)]
-    if not groups:
-        return Movements(db, origin, []).summary(db, origin)
-    m = (union_all(*groups) if len(groups) > 1 else groups[0]).subquery("movement")
-    state, qty, packed, point = m.c[7], m.c[5], m.c[8], m.c[10]
-    rows = db.execute(select(state, point, func.count(),
-                             func.sum(func.coalesce(packed, qty)))
-                      .group_by(state, point)).all()
-    orders = db.scalar(select(func.count(func.distinct(m.c[2]))))
+    condition = _origin_range(origin, hops)
+    if condition is None:
+        return _totals(db, origin, 0, 0, ())
+    if db.get_bind().dialect.name == "postgresql":
+        _no_jit(db)
+    where = (condition, *window.clauses())
+    groups = db.execute(
+        select(MV.c.parcel_state, MV.c.point_id, func.count(),
+               func.sum(func.coalesce(MV.c.packed_quantity, MV.c.quantity)))
+        .where(*where).group_by(MV.c.parcel_state, MV.c.point_id)).all()
+    orders = db.scalar(select(func.count()).select_from(
+        select(MV.c.order_id).where(*where).distinct().subquery()))
+    return _totals(db, origin, sum(n for _s, _p, n, _q in groups), orders or 0,
+                   ((state, point, quantity) for state, point, _n, quantity in groups))
+
+
+def _totals(db: Session, origin: TraceKey, movements: int, orders: int, groups) -> dict:
+    """The summary of a forward trace from its quantities by (parcel state, point)."""
     cities = dict(db.execute(select(LogisticsPoint.id, LogisticsPoint.city)).all())
     by_state, by_city = Counter(), Counter()
-    movements = quantity = 0
-    for parcel_state, point_id, n, total in rows:
-        movements += n
-        quantity += total or 0
-        by_state[parcel_state or "not_packed"] += total or 0
+    quantity = 0
+    for parcel_state, point_id, total in groups:
+        total = total or 0
+        quantity += total
+        by_state[parcel_state or "not_packed"] += total
         if parcel_state == "in_transit" and point_id in cities:
-            by_city[cities[point_id]] += total or 0
-    return {"movements": movements, "orders": orders or 0, "quantity": quantity,
+            by_city[cities[point_id]] += total
+    return {"movements": movements, "orders": orders, "quantity": quantity,
             "quantity_by_parcel_state": dict(sorted(by_state.items())),
             "in_transit_by_city": dict(sorted(by_city.items())),
             "units_by_state": _unit_states(db, origin)}

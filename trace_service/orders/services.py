@@ -1,4 +1,8 @@
-"""Sales (orders with lines and a payment reference) and returns, with the chain rules."""
+"""Sales (orders with lines and a payment reference) and returns, with the chain rules.
+
+A sale also writes one ``movements`` row per line (``trace_service.inspect.movements``);
+returns change none (a trace reads the return and the unit's state where they are kept).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from trace_service.chain.services import find_key, lock, refuse_if_blocked
 from trace_service.context import Ctx
 from trace_service.db import new_id, utcnow
 from trace_service.errors import Conflict, NotFound, Unprocessable
+from trace_service.inspect.movements import lines_sold
 from trace_service.orders.models import Order, OrderLine, Return, ReturnItem
 from trace_service.people.services import upsert_person
 
@@ -73,13 +78,17 @@ def place_order(ctx: Ctx, *, order_no: str, buyer: dict, consignee: dict | None,
     )
     ctx.db.add(order)
     ctx.db.flush()
+    sold = []
     for (listing, _, qty), key in zip(resolved, keys):
-        ctx.db.add(OrderLine(order_id=order.id, listing_id=listing.id, trace_key_id=key.id,
-                             quantity=qty, price_cents=listing.price_cents))
+        line = OrderLine(order_id=order.id, listing_id=listing.id, trace_key_id=key.id,
+                         quantity=qty, price_cents=listing.price_cents)
+        ctx.db.add(line)
+        sold.append((line, key))
         if key.kind == "unit":
             key.state = "sold"
             key.updated_at = utcnow()
     ctx.db.flush()
+    lines_sold(ctx.db, order, sold)
     ctx.db.refresh(order)
     record_event(
         ctx.db, biz_step="sale", disposition="sold", event_type="TransactionEvent",

@@ -12,6 +12,8 @@ from trace_service.db import Base, UTCDateTime, utcnow
 
 class Parcel(Base):
     __tablename__ = "parcels"
+    # Room on each page for the updates of every scan (migration 0008).
+    __table_args__ = {"postgresql_with": {"fillfactor": 70}}
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     trace_key_id: Mapped[int] = mapped_column(ForeignKey("trace_keys.id"), unique=True)

@@ -2,7 +2,9 @@
 
 A parcel is a trace key of its own (SSCC or waybill). Packing aggregates units and lot
 quantities into it; dispatch, scans and receipt are events on the parcel that also list
-its contents, so they appear in the trails of what it carries (EPCIS aggregation).
+its contents, so they appear in the trails of what it carries (EPCIS aggregation). Each
+step also brings the parcel's ``movements`` rows up to date (``trace_service.inspect.
+movements``), in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from trace_service.chain.services import find_key, lock, parse_key, refuse_if_bl
 from trace_service.context import Ctx
 from trace_service.db import new_id, utcnow
 from trace_service.errors import Conflict, Forbidden, NotFound, Unprocessable
+from trace_service.inspect.movements import parcel_packed, parcels_moved
 from trace_service.orders.services import get_order
 from trace_service.parties.models import LogisticsPoint, Party
 from trace_service.people.services import upsert_person
@@ -86,6 +89,8 @@ def pack(ctx: Ctx, order_id: str, *, parcel_key: str, carrier_id: str,
             key.updated_at = utcnow()
     order.status = "packed"
     ctx.db.flush()
+    parcel_packed(ctx.db, order, parcel, parcel_tk,
+                  [(lines[key.id], key, qty) for (_, qty), key in zip(wanted, keys)])
     ctx.db.refresh(parcel)
     record_event(ctx.db, biz_step="packing", disposition="in_progress",
                  event_type="AggregationEvent", action="ADD", actor=ctx.actor, keys=[],
@@ -127,6 +132,7 @@ def dispatch(ctx: Ctx, parcel_key: str, *, event_time: dt.datetime | None) -> Pa
     check_dispatch(tk, contents, ctx.today())
     apply_move(tk, contents, "dispatched")
     parcel.dispatched_at = event_time or utcnow()
+    parcels_moved(ctx.db, [tk.id], "dispatched")
     mark_order_dispatched(ctx.db, parcel.order_id)
     record_event(ctx.db, biz_step="dispatch", disposition="in_transit", actor=ctx.actor,
                  keys=[tk], contents=contents, event_time=event_time,
@@ -148,6 +154,7 @@ def scan(ctx: Ctx, *, key_text: str, step: str, point_id: str | None,
     check_scan(tk, parcel.delivered_at)
     apply_move(tk, contents, "in_transit")
     parcel.last_point_id = point_id
+    parcels_moved(ctx.db, [tk.id], "in_transit", point_id)
     point = ctx.db.get(LogisticsPoint, point_id)
     event = record_event(
         ctx.db, biz_step=step, disposition="in_transit", actor=ctx.actor, keys=[tk],
@@ -185,6 +192,7 @@ def receive(ctx: Ctx, parcel_key: str, *, signer: dict | None, method: str,
     now = utcnow()
     apply_move(tk, contents, "delivered")
     parcel.delivered_at = event_time or now
+    parcels_moved(ctx.db, [tk.id], "delivered")
     receipt = Receipt(id=new_id("rcp"), parcel_id=parcel.id, method=method,
                       signer_id=(upsert_person(ctx.db, signer).id if signer else None),
                       signed_at=event_time or now, point_id=point_id)
