@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from trace_service.auth.permissions import Actor
 from trace_service.chain.models import Event, EventKey, TraceKey
-from trace_service.db import utcnow
+from trace_service.db import one_of, utcnow
 from trace_service.errors import Unprocessable
 from trace_service.ledger import services as ledger
 
@@ -103,6 +103,13 @@ def _millis(value: dt.datetime) -> dt.datetime:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
+_FREE_FORM = ("biz_transactions", "data")
+
+
+def _by_key(item: dict) -> str:
+    return item["key"]
+
+
 def _drop_empty(obj):
     """Remove absent values (None, empty lists and objects) at every level."""
     if type(obj) is dict:
@@ -158,31 +165,36 @@ def build_event(
                    else resolve_event_time(event_time, now))
     event_id = event_id or str(uuid.uuid4())
     quantities = quantities or {}
-    content = _drop_empty({
-        "v": CONTENT_VERSION,
-        "event_id": event_id,
-        "type": event_type,
-        "action": action,
-        "biz_step": biz_step,
-        "cbv_biz_step": BIZ_STEPS[biz_step],
-        "disposition": disposition,
-        "event_time": format_time(when),
-        "event_time_zone_offset": zone_offset(event_time, default_offset),
-        "record_time": format_time(now),
-        "keys": sorted(k.key for k in keys if k.id not in quantities),
-        "quantities": sorted(
-            ({"key": k.key, "quantity": quantities[k.id]} for k in keys if k.id in quantities),
-            key=lambda q: q["key"],
-        ),
-        "parent": parent.key if parent is not None else None,
-        "contents": sorted(k.key for k in contents),
-        "read_point": point_id,
-        "gln": gln,
-        "party": actor.party_id,
-        "device": actor.device_id,
-        "biz_transactions": transactions,
-        "data": data,
-    })
+    plain, counted = [], []
+    for k in keys:
+        if k.id in quantities:
+            counted.append({"key": k.key, "quantity": quantities[k.id]})
+        else:
+            plain.append(k.key)
+    counted.sort(key=_by_key)
+    # The same object as ``_drop_empty`` of every field (absent values left out), built
+    # directly: only what callers pass in free form (transactions, data) is walked.
+    content = {"v": CONTENT_VERSION, "event_id": event_id, "type": event_type,
+               "action": action, "biz_step": biz_step}
+    for name, value in (
+        ("cbv_biz_step", BIZ_STEPS[biz_step]),
+        ("disposition", disposition),
+        ("event_time", format_time(when)),
+        ("event_time_zone_offset", zone_offset(event_time, default_offset)),
+        ("record_time", format_time(now)),
+        ("keys", sorted(plain)),
+        ("quantities", counted),
+        ("parent", parent.key if parent is not None else None),
+        ("contents", sorted(k.key for k in contents)),
+        ("read_point", point_id),
+        ("gln", gln),
+        ("party", actor.party_id),
+        ("device", actor.device_id),
+        ("biz_transactions", transactions),
+        ("data", data),
+    ):
+        if value is not None and value != [] and value != {}:
+            content[name] = _drop_empty(value) if name in _FREE_FORM else value
     row = {"event_id": event_id, "biz_step": biz_step, "event_time": when, "record_time": now,
            "party_id": actor.party_id, "point_id": point_id, "device_id": actor.device_id,
            "content": canonical_json(content)}
@@ -208,7 +220,8 @@ def insert_events(db: Session, drafts: list[EventDraft]) -> list[int]:
     conn = db.connection()  # Core inserts: the ORM's bulk path costs more than the insert
     conn.execute(insert(Event.__table__), [d.row for d in drafts])
     ids = dict(conn.execute(select(Event.event_id, Event.id)
-                          .where(Event.event_id.in_([d.row["event_id"] for d in drafts]))).all())
+                          .where(one_of(conn, Event.event_id,
+                                        [d.row["event_id"] for d in drafts]))).all())
     ledger.append(db, [(ids[d.row["event_id"]], d.row["content"]) for d in drafts])
     links = [{"trace_key_id": tk, "event_id": ids[d.row["event_id"]], "role": role}
              for d in drafts for tk, role in d.links]

@@ -1,5 +1,8 @@
 """/api/v1/scans/batch (scanner uploads), /scans/limits, /blocklist (offline warnings)."""
 
+import datetime as dt
+import uuid
+
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -21,9 +24,58 @@ class BatchScanIn(Schema):
     staff_no = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
 
 
+_SCAN_FIELDS = frozenset(BatchScanIn._declared_fields)
+_SCAN_REQUIRED = frozenset(n for n, f in BatchScanIn._declared_fields.items() if f.required)
+
+
+def _fast_scan(item) -> dict | None:
+    """One scan as ``BatchScanIn`` would load it, for the plain form scanners send; None
+    when anything is unusual (the schema then loads it and names what is wrong)."""
+    if type(item) is not dict or not _SCAN_REQUIRED <= item.keys() <= _SCAN_FIELDS:
+        return None
+    id_, key, step, when, seq = (item["id"], item["key"], item["step"], item["device_time"],
+                                 item["seq"])
+    staff = item.get("staff_no")
+    if (type(id_) is not str or type(key) is not str or not 1 <= len(key) <= 300
+            or step not in services.STEPS or type(when) is not str or type(seq) is not int
+            or not 0 <= seq <= 2**53
+            or (staff is not None and (type(staff) is not str or not 1 <= len(staff) <= 40))):
+        return None
+    try:
+        parsed_id = uuid.UUID(id_)
+        parsed_when = dt.datetime.fromisoformat(when)
+    except ValueError:
+        return None
+    if parsed_when.utcoffset() is None:
+        return None
+    return {"id": parsed_id, "key": key, "step": step, "device_time": parsed_when, "seq": seq,
+            "staff_no": staff}
+
+
+class ScanList(fields.List):
+    """``List(Nested(BatchScanIn))`` (as documented) with a fast path: a batch of plain
+    scans is checked here in one pass with the same parsers the schema uses; a batch with
+    anything unusual goes through the schema, whose errors name the scan and the field."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if type(value) is list:
+            out = [_fast_scan(item) for item in value]
+            if None not in out:
+                return out
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class ReceiptList(fields.List):
+    """``List(Nested(ScanReceiptOut))`` (as documented); the service's receipts are
+    already plain dicts of exactly those fields, so they are written as they are."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
 class BatchIn(Schema):
-    scans = fields.List(fields.Nested(BatchScanIn), required=True,
-                        validate=validate.Length(min=1))
+    scans = ScanList(fields.Nested(BatchScanIn), required=True,
+                     validate=validate.Length(min=1))
 
 
 class ScanReceiptOut(Schema):
@@ -36,7 +88,7 @@ class ScanReceiptOut(Schema):
 
 
 class BatchOut(Schema):
-    receipts = fields.List(fields.Nested(ScanReceiptOut))
+    receipts = ReceiptList(fields.Nested(ScanReceiptOut))
     accepted = fields.Integer()
     duplicate = fields.Integer()
     rejected = fields.Integer()

@@ -43,6 +43,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from trace_service.chain.models import Event
+from trace_service.db import append_rows
 from trace_service.errors import NotFound, Unprocessable
 from trace_service.ledger import merkle
 from trace_service.ledger.models import (
@@ -123,13 +124,11 @@ def append_now(db: Session, items: list[tuple[int, str]]) -> list[int]:
     entries, nodes = [], []
     for event_pk, content in items:
         leaf = merkle.leaf_hash(content.encode("utf-8"))
-        entries.append({"seq": size, "event_pk": event_pk, "leaf_hash": leaf})
-        for level, index, h in merkle.append_leaf(frontier, size, leaf):
-            nodes.append({"level": level, "index": index, "hash": h})
+        entries.append((size, event_pk, leaf))
+        nodes += merkle.append_leaf(frontier, size, leaf)
         size += 1
-    conn.execute(ENTRIES.insert(), entries)
-    if nodes:
-        conn.execute(NODES.insert(), nodes)
+    append_rows(conn, ENTRIES, ("seq", "event_pk", "leaf_hash"), entries)
+    append_rows(conn, NODES, ("level", "index", "hash"), nodes)
     conn.execute(_MOVE_HEAD, {"size": size, "root_hash": merkle.root_from_frontier(frontier),
                               "frontier": b"".join(frontier), "updated_at": _now()})
     return list(range(first, size))

@@ -42,8 +42,8 @@ def check_receipt(tk: TraceKey) -> None:
                        "be received", key=tk.key)
 
 
-def apply_move(tk: TraceKey, contents: list[TraceKey], state: str) -> None:
-    now = utcnow()
+def apply_move(tk: TraceKey, contents: list[TraceKey], state: str, now=None) -> None:
+    now = now or utcnow()
     tk.state = state
     tk.updated_at = now
     for key in contents:
