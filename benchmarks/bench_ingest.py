@@ -1,10 +1,16 @@
 """Scan ingestion through the real HTTP server against a bare insert of the same rows.
 
 For each database (SQLite, PostgreSQL): a fresh database is migrated and seeded with
-parcels in transit; N scans are uploaded through gunicorn in batches by several concurrent
-clients, as scanners would. Then the rows that ingestion stored (scans, events, event_keys)
-are deleted and inserted again, bare, in batches of the same size with a commit per batch,
-into the same database. The figure is the ratio of the two rates, median of several runs.
+parcels in transit; N scans are uploaded through gunicorn (``trace-service serve`` with its
+default workers and threads) in batches by several scanners at once, as ``trace-scan``
+does: each scanner is a device at a logistics point of its own and uploads its own queue,
+one batch after the other, in sequence order. Every scanner scans every parcel, round
+after round (arrive, depart, ...), starting a quarter of the parcels apart: at any moment
+the points scan different parcels, since a parcel is in one place at a time (two points
+scanning one parcel at once is an anomaly, not the load). Then the rows that ingestion
+stored (scans, events, event_keys) are inserted again, bare, with fresh ids, in batches of
+the same size with a commit per batch, into the same database. The figure is the ratio
+of the two rates, median of several runs.
 
     python -m benchmarks.bench_ingest [--scans 100000] [--batch 500] [--clients 4] [--runs 3]
 """
@@ -13,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import queue
 import tempfile
 import threading
 import time
@@ -39,8 +44,9 @@ from trace_service.shipping import services as shipping
 CREDIT = ["91330100MA27Q8XX14", "91330106MA2B0LBX0Q", "91110105MA01CKJE72"]
 
 
-def seed(app, n_parcels: int) -> tuple[list[str], list[str]]:
-    """Parcels in transit, one serialised unit each; returns (device keys, parcel keys)."""
+def seed(app, n_parcels: int, n_devices: int = 4) -> tuple[list[str], list[str]]:
+    """Parcels in transit, one serialised unit each, and ``n_devices`` scanners, each at a
+    point of its own; returns (device keys, parcel keys)."""
     sess = app.extensions["trace_db"].write_session()
     root = Ctx(sess, Actor(key_id="bench", role="admin"))
     shop = parties.create_party(root, kind="merchant", name="Shop", credit_code=CREDIT[0],
@@ -54,7 +60,7 @@ def seed(app, n_parcels: int) -> tuple[list[str], list[str]]:
                         valid_from=today - dt.timedelta(days=1),
                         valid_until=today + dt.timedelta(days=365), issuer=None)
     keys = []
-    for i in range(3):
+    for i in range(n_devices):
         point = parties.create_point(root, name=f"P{i}", city=f"C{i}", latitude=None,
                                      longitude=None, gln=None, carrier_id=carrier.id)
         device = parties.create_device(root, label=f"D{i}", point_id=point.id,
@@ -67,7 +73,9 @@ def seed(app, n_parcels: int) -> tuple[list[str], list[str]]:
     catalog.create_lot(merchant, gtin=gtin, lot="B", production_date=None,
                        expiry_date=today + dt.timedelta(days=90), origin=None, quantity=None)
     serials = [f"S{i}" for i in range(n_parcels)]
-    catalog.register_units(merchant, gtin=gtin, lot="B", serials=serials, drug_codes=[])
+    for i in range(0, n_parcels, 1000):  # the API takes 1,000 units a request
+        catalog.register_units(merchant, gtin=gtin, lot="B", serials=serials[i:i + 1000],
+                               drug_codes=[])
     listing = catalog.create_listing(merchant, gtin=gtin, lot=None, title="Milk",
                                      price_cents=100, currency="CNY")
     parcels = []
@@ -89,44 +97,43 @@ def seed(app, n_parcels: int) -> tuple[list[str], list[str]]:
     return keys, parcels
 
 
-def make_batches(n_scans: int, batch: int, device_keys: list[str], parcels: list[str]):
-    """Scanner uploads: each device sends its own scans in batches, in sequence order."""
+def make_batches(n_scans: int, batch: int, device_keys: list[str],
+                 parcels: list[str]) -> dict[str, list[list[dict]]]:
+    """Each scanner's uploads, in its sequence order: {device key: [batch, ...]}.
+
+    Scanner d scans all parcels round after round, starting at parcel d * P / D (P
+    parcels, D scanners), alternately arriving and departing, 11 minutes a round."""
     base = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))) - dt.timedelta(days=30)
-    per_device: dict[str, list[dict]] = {k: [] for k in device_keys}
-    for i in range(n_scans):
-        rnd, parcel = divmod(i, len(parcels))
-        key = device_keys[rnd % len(device_keys)]
-        per_device[key].append({
-            "id": str(uuid.uuid4()), "key": parcels[parcel], "seq": i,
-            "step": "arrive" if rnd % 2 == 0 else "depart",
-            "device_time": (base + dt.timedelta(minutes=11 * rnd, seconds=parcel % 60))
-            .isoformat()})
-    out = []
-    for key, scans in per_device.items():
-        out += [(key, scans[j:j + batch]) for j in range(0, len(scans), batch)]
+    n_dev, n_par = len(device_keys), len(parcels)
+    out = {}
+    for d, key in enumerate(device_keys):
+        scans = []
+        for i in range(n_scans // n_dev + (d < n_scans % n_dev)):
+            rnd, k = divmod(i, n_par)
+            parcel = (k + d * n_par // n_dev) % n_par
+            scans.append({
+                "id": str(uuid.uuid4()), "key": parcels[parcel], "seq": i,
+                "step": "arrive" if rnd % 2 == 0 else "depart",
+                "device_time": (base + dt.timedelta(minutes=11 * rnd, seconds=k % 60))
+                .isoformat()})
+        out[key] = [scans[j:j + batch] for j in range(0, len(scans), batch)]
     return out
 
 
-def upload(base: str, batches, clients: int) -> float:
-    work: queue.Queue = queue.Queue()
-    for item in batches:
-        work.put(item)
+def upload(base: str, batches: dict[str, list[list[dict]]]) -> float:
+    """One thread per scanner, each sending its own batches one after the other."""
     errors = []
 
-    def client():
+    def client(key: str, own: list[list[dict]]):
         session = requests.Session()
-        while True:
-            try:
-                key, scans = work.get_nowait()
-            except queue.Empty:
-                return
+        for scans in own:
             r = session.post(base + "/api/v1/scans/batch", json={"scans": scans},
                              headers={"Authorization": f"Bearer {key}"}, timeout=120)
             body = r.json()
             if r.status_code != 200 or body["accepted"] != len(scans):
                 errors.append((r.status_code, str(body)[:300]))
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=item) for item in batches.items()]
     start = time.perf_counter()
     for t in threads:
         t.start()
@@ -185,11 +192,11 @@ def run_once(kind: str, args, workdir: Path) -> tuple[float, float]:
         migrate.upgrade(url)
         instance = workdir / f"instance-{uuid.uuid4().hex[:6]}"
         app = create_app({"DATABASE_URL": url}, instance_path=str(instance))
-        keys, parcels = seed(app, args.parcels)
+        keys, parcels = seed(app, args.parcels, args.clients)
         batches = make_batches(args.scans, args.batch, keys, parcels)
         server = Server(url, instance)
         try:
-            api_seconds = upload(server.base, batches, args.clients)
+            api_seconds = upload(server.base, batches)
         finally:
             server.stop()
         bare_seconds = bare_insert(app, args.batch)
@@ -202,9 +209,11 @@ def run_once(kind: str, args, workdir: Path) -> tuple[float, float]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scans", type=int, default=100_000)
-    parser.add_argument("--parcels", type=int, default=1000)
+    parser.add_argument("--parcels", type=int, default=4000,
+                        help="parcels in transit (a scanner batch covers 500 of them)")
     parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=4,
+                        help="scanners uploading at once (each a device at its own point)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--db", default="sqlite,postgresql")
     args = parser.parse_args(argv)

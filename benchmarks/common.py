@@ -67,14 +67,17 @@ def fresh_database(kind: str, workdir: Path) -> tuple[str, callable]:
 class Server:
     """`trace-service serve` (gunicorn) as a real process on a free port."""
 
-    def __init__(self, database_url: str, instance: Path, workers: int = 2, threads: int = 4):
+    def __init__(self, database_url: str, instance: Path, workers: int | None = None,
+                 threads: int | None = None):
+        """``workers`` and ``threads`` default to those of ``trace-service serve``."""
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, TRACE_DATABASE_URL=database_url, TRACE_INSTANCE_PATH=str(instance))
         exe = Path(sys.executable).parent / "trace-service"
         self.proc = subprocess.Popen(
-            [str(exe), "serve", "--port", str(self.port), "--workers", str(workers),
-             "--threads", str(threads)], env=env, stdout=subprocess.DEVNULL,
+            [str(exe), "serve", "--port", str(self.port)]
+            + (["--workers", str(workers)] if workers else [])
+            + (["--threads", str(threads)] if threads else []), env=env, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         deadline = time.time() + 30
         while time.time() < deadline:

@@ -6,6 +6,7 @@ Exit status: 0 success, 1 a refusal or failure (the message says why), 2 usage e
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 
@@ -56,11 +57,18 @@ def db_current(ctx):
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
-@click.option("--threads", default=4, show_default=True, type=int)
+@click.option("--workers", default=lambda: max(2, os.cpu_count() or 1),
+              show_default="one per CPU, at least 2", type=int)
+@click.option("--threads", default=1, show_default=True, type=int,
+              help="threads per worker; more than 1 runs gthread workers")
 @click.pass_context
 def serve(ctx, host, port, workers, threads):
-    """Serve with gunicorn (a production server, not Flask's debug server)."""
+    """Serve with gunicorn (a production server, not Flask's debug server).
+
+    The default, one single-threaded worker process per CPU, is the fastest measured for
+    scan batches (docs/benchmarks.md): their work is Python, and threads of one process
+    wait on each other's interpreter lock while holding row locks. Sync workers serve one
+    request at a time, so in production put a buffering reverse proxy (nginx) in front."""
     from trace_service import migrate
     from trace_service.server import run
 

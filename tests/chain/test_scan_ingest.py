@@ -5,7 +5,7 @@ import uuid
 
 from sqlalchemy import func, select
 
-from tests.chain.flows import drug_code, pack, sell, ship
+from tests.chain.flows import MILK_LOT, drug_code, pack, sell, ship
 from tests.helpers import error_of, sscc
 from trace_service.chain.models import Event
 from trace_service.ingest.models import Scan
@@ -158,3 +158,58 @@ def test_the_blocklist_names_recalled_lots_their_units_and_parcels_in_transit(ap
     assert blocklist["parcels"] == [parcel]
     warned = upload(world, [scan(parcel, "arrive", 1)]).get_json()["receipts"][0]
     assert warned["status"] == "accepted" and warned["warnings"] == ["recalled"]
+
+
+def test_every_spelling_the_schema_accepts_is_stored_the_same_way(app, world):
+    """Plain scans take a fast path; anything else goes through the schema: both give the
+    same scan (id in canonical form, device time with its zone, staff number kept)."""
+    _, parcel = ship(world)
+    plain, braced = uuid.uuid4(), uuid.uuid4()
+    when = dt.datetime(2026, 11, 20, 9, 30, tzinfo=CST)
+    fast = {"id": str(plain), "key": parcel, "step": "arrive", "seq": 1,
+            "device_time": when.isoformat(), "staff_no": "W-7"}
+    slow = {"id": "{" + braced.hex.upper() + "}", "key": parcel, "step": "depart",
+            "seq": 2, "device_time": (when + dt.timedelta(minutes=30)).isoformat(),
+            "staff_no": None}
+    receipts = upload(world, [fast, slow]).get_json()["receipts"]
+    assert [(r["id"], r["status"]) for r in receipts] == [
+        (str(plain), "accepted"), (str(braced), "accepted")]
+    with app.extensions["trace_db"].read_session() as db:
+        first, second = db.get(Scan, str(plain)), db.get(Scan, str(braced))
+    assert (first.staff_no, first.device_seq, first.device_tz) == ("W-7", 1, "+08:00")
+    assert (second.staff_no, second.device_seq) == (None, 2)
+    assert second.device_time == when + dt.timedelta(minutes=30)
+
+
+def test_one_bad_scan_among_plain_ones_refuses_the_batch_naming_only_that_scan(app, world):
+    _, parcel = ship(world)
+    scans = [scan(parcel, "arrive", i) for i in range(5)]
+    scans[2]["seq"] = True
+    scans[3]["seq"] = 2**53 + 1
+    scans[4]["colour"] = "red"
+    response = upload(world, scans)
+    assert response.status_code == 422
+    fields = error_of(response)["details"]["fields"]["scans"]
+    assert set(fields) == {"2", "3", "4"}
+    assert set(fields["2"]) == set(fields["3"]) == {"seq"} and set(fields["4"]) == {"colour"}
+    assert count(app, Scan) == 0
+
+
+def test_a_batch_dispatching_and_receiving_many_orders_sets_each_order_status(app, world):
+    orders, parcels = [], []
+    for _ in range(3):
+        order = sell(world).get_json()  # two of the milk lot
+        orders.append(order["id"])
+        parcels.append(pack(world, order["id"], items=[{"key": MILK_LOT, "quantity": 1}])
+                       .get_json()["key"])
+    # Each order's second unit travels in a parcel of its own; the third order's is
+    # dispatched but not received, so that order is not delivered yet.
+    others = [pack(world, o).get_json()["key"] for o in orders]
+    untouched = sell(world).get_json()
+    scans = [scan(p, "dispatch", i) for i, p in enumerate(parcels + others)]
+    scans += [scan(p, "receipt", 10 + i) for i, p in enumerate(parcels + others[:2])]
+    body = upload(world, scans).get_json()
+    assert body["accepted"] == 11, body
+    status = {o: world.merchant.ok("GET", f"/api/v1/orders/{o}")["status"] for o in orders}
+    assert status == {orders[0]: "delivered", orders[1]: "delivered", orders[2]: "dispatched"}
+    assert world.merchant.ok("GET", f"/api/v1/orders/{untouched['id']}")["status"] == "placed"

@@ -149,12 +149,17 @@ class _Batch:
         self.delivered_orders: set[str] = set()
         self.last_scans: dict[str, list[tuple]] = {}
         if keys and times:
-            rows = db.execute(select(Scan.trace_key, Scan.step, Scan.point_id, Scan.device_time)
-                              .where(one_of(db, Scan.trace_key, keys), Scan.status == "accepted",
+            # The status is checked here, not in SQL: a condition on it lets the planner
+            # take ix_scans_status_received_at (every accepted scan) over the key's own
+            # index whenever its statistics lag behind a fast-growing table.
+            rows = db.execute(select(Scan.trace_key, Scan.step, Scan.point_id, Scan.device_time,
+                                     Scan.status)
+                              .where(one_of(db, Scan.trace_key, keys),
                                      Scan.device_time >= min(times) - DUPLICATE_WINDOW,
                                      Scan.device_time <= max(times) + DUPLICATE_WINDOW)).all()
-            for key, step, point, when in rows:
-                self.last_scans.setdefault(key, []).append((step, point, when))
+            for key, step, point, when, status in rows:
+                if status == "accepted":
+                    self.last_scans.setdefault(key, []).append((step, point, when))
 
     def is_duplicate(self, key: str, step: str, point: str, when: dt.datetime) -> bool:
         return any(s == step and p == point and abs(when - t) <= DUPLICATE_WINDOW
