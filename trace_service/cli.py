@@ -45,6 +45,20 @@ def db_upgrade(ctx, revision):
     click.echo(f"database at revision {migrate.current(app.config['DATABASE_URL'])}")
 
 
+@db.command("rebuild-movements")
+@click.pass_context
+def db_rebuild_movements(ctx):
+    """Recompute the movements table from sales and parcels (after a bulk load that
+    bypassed the services); the same statement migration 0007 ran."""
+    from trace_service.inspect.movements import rebuild_movements
+
+    database = _app(ctx).extensions["trace_db"]
+    with database.write_session() as sess:
+        rows = rebuild_movements(sess)
+        sess.commit()
+    click.echo(f"movements: {rows} rows")
+
+
 @db.command("current")
 @click.pass_context
 def db_current(ctx):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -91,3 +92,22 @@ def test_serve_runs_gunicorn_and_answers_the_demo_keys_over_real_http(tmp_path):
     assert "Booting worker" in out
     for person in ("李娜", "13912345678", "张伟"):
         assert person not in out
+
+
+def test_rebuild_movements_recomputes_the_table_and_the_trace_stays_the_same(tmp_path):
+    run(["db", "upgrade"], tmp_path)
+    run(["demo", "--json"], tmp_path)
+    db = tmp_path / "trace.sqlite3"
+
+    def rows():
+        with sqlite3.connect(db) as conn:
+            return sorted(conn.execute(
+                "SELECT line_id, item_id, parcel_key, parcel_state, point_id FROM movements"))
+
+    before = rows()
+    assert before, "the demo sells and ships, so it has movements"
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE movements SET parcel_state = 'packed', point_id = NULL")
+    out = run(["db", "rebuild-movements"], tmp_path).stdout
+    assert out.strip() == f"movements: {len(before)} rows"
+    assert rows() == before
