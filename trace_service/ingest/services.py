@@ -188,7 +188,8 @@ class _Batch:
                              .values({field: bindparam("value")}), rows)
         at_point = [p.id for p in self.parcels.values() if "last_point_id" in p.moved]
         for chunk in _chunks(at_point):
-            conn.execute(update(PCL).where(one_of(conn, PCL.c.id, chunk)).values(last_point_id=point_id))
+            conn.execute(update(PCL).where(one_of(conn, PCL.c.id, chunk))
+                         .values(last_point_id=point_id))
         for parcel in self.parcels.values():
             tk = self.keys[parcel.trace_key_id]
             at = point_id if "last_point_id" in parcel.moved else None

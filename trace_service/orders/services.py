@@ -95,7 +95,8 @@ def place_order(ctx: Ctx, *, order_no: str, buyer: dict, consignee: dict | None,
         action="ADD", actor=ctx.actor, keys=keys, default_offset=ctx.tz_offset,
         quantities={k.id: qty for (_, _, qty), k in zip(resolved, keys) if k.kind == "lot"},
         event_time=event_time,
-        transactions={"order": order.id, "listing": ",".join(sorted({l.id for l, _, _ in resolved}))},
+        transactions={"order": order.id,
+                      "listing": ",".join(sorted({l.id for l, _, _ in resolved}))},
         data={"payment_channel": order.payment_channel},
     )
     return order
