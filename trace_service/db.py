@@ -11,7 +11,7 @@ import datetime as dt
 
 import uuid6
 from flask import current_app, g
-from sqlalchemy import DateTime, MetaData, any_, bindparam, create_engine, event
+from sqlalchemy import DateTime, MetaData, String, any_, bindparam, create_engine, event
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -74,7 +74,10 @@ def one_of(db, column, values):
     which a 500-value IN list is). ``db`` is a Session or Connection."""
     dialect = (db.get_bind() if isinstance(db, Session) else db).dialect
     if dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        # Strings as VARCHAR[] without a length: a cast to VARCHAR(n)[] would silently cut
+        # a longer value to n characters, and the cut value could match another row.
+        element = String() if isinstance(column.type, String) else column.type
+        return column == any_(bindparam(None, list(values), type_=ARRAY(element)))
     return column.in_(values)
 
 
