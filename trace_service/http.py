@@ -204,7 +204,14 @@ def _authorise():
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
     token = token or request.headers.get("X-API-Key")
-    g.actor = authenticate(dbmod.session(), token)
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        # A short read transaction of its own, so the request's write transaction (on
+        # SQLite: the database's write lock) starts only when the service first needs it,
+        # not while the body is still being parsed and validated.
+        with dbmod.get_db().read_session() as auth_session:
+            g.actor = authenticate(auth_session, token)
+    else:
+        g.actor = authenticate(dbmod.session(), token)
     if not g.actor.can(permission):
         raise Forbidden(
             "permission_denied",
