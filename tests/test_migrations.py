@@ -52,7 +52,7 @@ def table_names(url: str) -> set[str]:
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
+    return migrate.head()
 
 
 def test_the_migrated_schema_matches_the_models(fresh_url):

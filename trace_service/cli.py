@@ -50,9 +50,14 @@ def db_upgrade(ctx, revision):
 def db_rebuild_movements(ctx):
     """Recompute the movements table from sales and parcels (after a bulk load that
     bypassed the services); the same statement migration 0007 ran."""
+    from trace_service import migrate
     from trace_service.inspect.movements import rebuild_movements
 
-    database = _app(ctx).extensions["trace_db"]
+    app = _app(ctx)
+    if migrate.current(app.config["DATABASE_URL"]) != migrate.head():
+        raise click.ClickException("the database is not at the newest schema: run "
+                                   "'trace-service db upgrade' first")
+    database = app.extensions["trace_db"]
     with database.write_session() as sess:
         rows = rebuild_movements(sess)
         sess.commit()

@@ -67,6 +67,16 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid6.uuid7().hex}"
 
 
+# Values per IN list: SQLite allows 32,766 parameters a statement.
+CHUNK = 5000
+
+
+def chunks(values: list, size: int = CHUNK):
+    """``values`` in slices of ``size``, for statements that take a list of them."""
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
 def one_of(db, column, values):
     """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``: one parameter
     whatever the number of values, so the statement text stays short and the same from

@@ -31,3 +31,10 @@ def current(database_url: str) -> str | None:
         rev = MigrationContext.configure(conn).get_current_revision()
     engine.dispose()
     return rev
+
+
+def head() -> str:
+    """The newest revision the migrations define."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

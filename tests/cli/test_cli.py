@@ -111,3 +111,9 @@ def test_rebuild_movements_recomputes_the_table_and_the_trace_stays_the_same(tmp
     out = run(["db", "rebuild-movements"], tmp_path).stdout
     assert out.strip() == f"movements: {len(before)} rows"
     assert rows() == before
+
+
+def test_rebuild_movements_on_a_database_without_schema_says_what_to_do(tmp_path):
+    out = run(["db", "rebuild-movements"], tmp_path, check=False)
+    assert out.returncode != 0
+    assert "trace-service db upgrade" in out.stderr and "Traceback" not in out.stderr

@@ -23,7 +23,7 @@ from trace_service.catalog.models import Lot
 from trace_service.chain.events import build_event, insert_events, zone_offset
 from trace_service.chain.models import TraceKey
 from trace_service.context import Ctx
-from trace_service.db import new_id, one_of, utcnow
+from trace_service.db import chunks, new_id, one_of, utcnow
 from trace_service.errors import DomainError, Forbidden, NotFound, Unprocessable
 from trace_service.identifiers import IdentifierError, parse_trace_key
 from trace_service.ingest.models import Scan
@@ -40,8 +40,6 @@ STEPS = ("arrive", "depart", "dispatch", "receipt")
 # A second scan of the same parcel, same step, same point within this window is a double
 # read by the worker: acknowledged as "duplicate", no second event.
 DUPLICATE_WINDOW = dt.timedelta(minutes=10)
-# Ids per IN list (SQLite allows 32,766 parameters a statement).
-CHUNK = 5000
 
 TK, PCL, PI, ORD = (TraceKey.__table__, Parcel.__table__, ParcelItem.__table__,
                     Order.__table__)
@@ -60,11 +58,6 @@ def limits() -> dict:
 # The same label is scanned at every point on its way: its parse is a pure function of the
 # text (a frozen ``TraceKeyRef``), so it is kept. Refusals are not kept (they raise).
 _parse = lru_cache(maxsize=50_000)(parse_trace_key)
-
-
-def _chunks(values: list, size: int = CHUNK):
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
 
 
 class _Key:
@@ -107,7 +100,7 @@ class _Batch:
         contents: dict[int, list[int]] = {}
         lot_items: set[int] = set()
         to_lock: set[int] = set()
-        for chunk in _chunks(sorted(keys)):
+        for chunk in chunks(sorted(keys)):
             for parcel_tk, item, kind in conn.execute(
                     select(TK.c.id, PI.c.trace_key_id, item_tk.c.kind)
                     .select_from(TK.join(PCL, PCL.c.trace_key_id == TK.c.id)
@@ -125,7 +118,7 @@ class _Batch:
         # 2. Parcels and units locked in id order and read as they are now, each parcel
         #    with its row of ``parcels``; then the lots they carry, unlocked.
         rows, parcel_rows = [], []
-        for chunk in _chunks(sorted(to_lock)):
+        for chunk in chunks(sorted(to_lock)):
             for row in conn.execute(
                     select(*_KEY_COLUMNS, *_PARCEL_COLUMNS)
                     .select_from(TK.outerjoin(PCL, PCL.c.trace_key_id == TK.c.id))
@@ -134,7 +127,7 @@ class _Batch:
                 rows.append(row[:_N_KEY])
                 if row[_N_KEY] is not None:
                     parcel_rows.append(row[_N_KEY:])
-        for chunk in _chunks(sorted(lot_items)):
+        for chunk in chunks(sorted(lot_items)):
             rows += conn.execute(select(*_KEY_COLUMNS).where(one_of(conn, TK.c.id, chunk))).all()
         lot_ids = {r[4] for r in rows if r[4] is not None}
         lots = {lot.id: lot for lot in db.scalars(select(Lot).where(Lot.id.in_(lot_ids)))} \
@@ -177,7 +170,7 @@ class _Batch:
             if changes:
                 groups.setdefault(changes, []).append(key.id)
         for changes, ids in groups.items():
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 conn.execute(update(TK).where(one_of(conn, TK.c.id, chunk)).values(dict(changes)))
         moved: dict[tuple, list[int]] = {}
         for field in ("dispatched_at", "delivered_at"):
@@ -187,7 +180,7 @@ class _Batch:
                 conn.execute(update(PCL).where(PCL.c.id == bindparam("pid"))
                              .values({field: bindparam("value")}), rows)
         at_point = [p.id for p in self.parcels.values() if "last_point_id" in p.moved]
-        for chunk in _chunks(at_point):
+        for chunk in chunks(at_point):
             conn.execute(update(PCL).where(one_of(conn, PCL.c.id, chunk))
                          .values(last_point_id=point_id))
         for parcel in self.parcels.values():
@@ -199,12 +192,12 @@ class _Batch:
             parcels_moved(db, ids, state, at)
         if self.receipts:
             conn.execute(insert(Receipt.__table__), self.receipts)
-        for chunk in _chunks(sorted(self.dispatched_orders)):
+        for chunk in chunks(sorted(self.dispatched_orders)):
             conn.execute(update(ORD).where(one_of(conn, ORD.c.id, chunk),
                                            ORD.c.status.in_(("placed", "packed")))
                          .values(status="dispatched"))
         pending = exists().where(PCL.c.order_id == ORD.c.id, PCL.c.delivered_at.is_(None))
-        for chunk in _chunks(sorted(self.delivered_orders)):
+        for chunk in chunks(sorted(self.delivered_orders)):
             # An order is delivered once every one of its parcels is.
             conn.execute(update(ORD).where(one_of(conn, ORD.c.id, chunk), ~pending)
                          .values(status="delivered"))

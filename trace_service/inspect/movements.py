@@ -40,12 +40,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from trace_service.chain.models import TraceKey
-from trace_service.db import Base, UTCDateTime, one_of
+from trace_service.db import Base, UTCDateTime, chunks, one_of
 from trace_service.orders.models import Order, OrderLine
 from trace_service.shipping.models import Parcel, ParcelItem
 
-# Ids per IN list (SQLite allows 32,766 parameters a statement).
-CHUNK = 5000
 
 
 class Movement(Base):
@@ -129,15 +127,13 @@ def parcel_packed(db: Session, order: Order, parcel: Parcel, parcel_tk: TraceKey
 
 def parcels_moved(db, parcel_tk_ids: list[int], state: str, point_id: str | None = None) -> None:
     """Parcels (by trace key id) are now in ``state`` and, when ``point_id`` is given, were
-    last seen there: one UPDATE (per ``CHUNK`` parcels) of their rows."""
+    last seen there: one UPDATE (per 5,000 parcels on SQLite) of their rows."""
     values = {"parcel_state": state}
     if point_id is not None:
         values["point_id"] = point_id
     conn = db.connection()
-    ids = list(parcel_tk_ids)
-    for i in range(0, len(ids), CHUNK):
-        conn.execute(update(MV).where(one_of(conn, MV.c.parcel_tk_id, ids[i:i + CHUNK]))
-                     .values(values))
+    for chunk in chunks(list(parcel_tk_ids)):
+        conn.execute(update(MV).where(one_of(conn, MV.c.parcel_tk_id, chunk)).values(values))
 
 
 def movement_select():

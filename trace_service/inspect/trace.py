@@ -47,14 +47,14 @@ from collections import Counter
 from dataclasses import dataclass
 from operator import itemgetter
 
-from sqlalchemy import Integer, and_, any_, bindparam, func, or_, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from trace_service.catalog.models import Listing, Lot, Product
 from trace_service.chain.models import TraceKey
 from trace_service.chain.services import describe_key, find_key
 from trace_service.context import Ctx
+from trace_service.db import chunks, one_of
 from trace_service.errors import NotFound, Unprocessable
 from trace_service.inspect.movements import Movement
 from trace_service.orders.models import Order, OrderLine, Return, ReturnItem
@@ -244,26 +244,15 @@ def _order(r) -> tuple[int, str]:
 
 def _item_info(db: Session, origin: TraceKey, rows) -> dict[int, tuple]:
     """{trace key id: (key, kind, state)} of the items the rows sold (a lot's units: a few
-    thousand ids). PostgreSQL gets them as one array parameter, as an IN list of that many
-    parameters takes longer to render and parse than to run; elsewhere, IN lists of 5,000."""
+    thousand ids, as ``one_of`` lists)."""
     ids = set(map(itemgetter(1), rows))
     info = {origin.id: (origin.key, origin.kind, None if origin.kind == "lot" else origin.state)}
     ids.discard(origin.id)
     columns = select(TK.c.id, TK.c.key, TK.c.kind, TK.c.state)
-    if db.get_bind().dialect.name == "postgresql":
-        wheres = [TK.c.id == any_(bindparam("ids", sorted(ids), type_=ARRAY(Integer)))] \
-            if ids else []
-    else:
-        wheres = [TK.c.id.in_(chunk) for chunk in _chunks(sorted(ids), 5000)]
-    for where in wheres:
-        for id_, key, kind, state in db.execute(columns.where(where)):
+    for chunk in chunks(sorted(ids)):
+        for id_, key, kind, state in db.execute(columns.where(one_of(db, TK.c.id, chunk))):
             info[id_] = (key, kind, None if kind == "lot" else state)
     return info
-
-
-def _chunks(values: list, size: int):
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
 
 
 def _returns(db: Session, origin: TraceKey, items: dict) -> dict[tuple[str, int], str]:
@@ -278,9 +267,9 @@ def _returns(db: Session, origin: TraceKey, items: dict) -> dict[tuple[str, int]
             TraceKey.lot_id == origin.lot_id)
         return {(o, k): s for o, k, s in db.execute(stmt)}
     out = {}
-    for chunk in _chunks(units, 5000):
+    for chunk in chunks(units):
         out.update({(o, k): s for o, k, s in db.execute(
-            stmt.where(ReturnItem.trace_key_id.in_(chunk)))})
+            stmt.where(one_of(db, ReturnItem.trace_key_id, chunk)))})
     return out
 
 
