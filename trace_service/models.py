@@ -9,11 +9,15 @@ from trace_service.ledger.models import (  # noqa: F401
     LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode,
 )
 from trace_service.ingest.models import Scan  # noqa: F401
-from trace_service.inspect.models import AccessLog, SpotCheck, SpotCheckTask  # noqa: F401
+from trace_service.inspect.models import (  # noqa: F401
+    AccessLog, ConsoleSession, SpotCheck, SpotCheckTask,
+)
 from trace_service.inspect.movements import Movement  # noqa: F401
 from trace_service.orders.models import Order, OrderLine, Return, ReturnItem  # noqa: F401
 from trace_service.parties.models import Device, Licence, LogisticsPoint, Party, Staff  # noqa: F401
 from trace_service.people.models import Person  # noqa: F401
 from trace_service.recalls.models import Recall, RecallLot  # noqa: F401
 from trace_service.shipping.models import Parcel, ParcelItem, Receipt  # noqa: F401
-from trace_service.public.models import ConsumerCheck, ConsumerReport, VisitorSalt  # noqa: F401
+from trace_service.public.models import (  # noqa: F401
+    ConsumerCheck, ConsumerReport, RateLimitCounter, VisitorSalt,
+)

@@ -1,4 +1,5 @@
-"""Spot checks, their tasks, the access log, and the indexes the inspector's queries need.
+"""Spot checks, their tasks, the access log, the console's sessions, and the indexes the
+inspector's queries need.
 
 ``access_log`` is append-only: no route changes or deletes it, and the database refuses
 UPDATE and DELETE on it (triggers made by migration 0005).
@@ -84,6 +85,23 @@ class AccessLog(Base):
     # The thing read, when the route names one: a canonical trace key, a recall id ...
     subject: Mapped[str | None] = mapped_column(String(300))
     remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+
+class ConsoleSession(Base):
+    """A signed-in session of the inspector's console, kept by the server.
+
+    The cookie carries a random token; only its SHA-256 is stored (``id``), so the table
+    cannot be replayed as cookies. A session ends when it expires, when its owner signs out
+    (``revoked_at``), or when its key is revoked; a cookie of an ended session is refused
+    even though its signature is still good."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 # Indexes on other domains' tables that only the inspector's queries use; declared here

@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
-    Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
+    BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
+    UniqueConstraint, true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,6 +39,13 @@ class ConsumerCheck(Base):
     city: Mapped[str | None] = mapped_column(String(100))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    # False for a check that looked automated (``checks.classify``) or came from a network
+    # that already had its share of devices that day: kept only so the page can say that
+    # some checks were not counted.
+    counted: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # HMAC of the check's network (IPv4 /24, IPv6 /48) under the day's salt, like
+    # ``visitor_hash``: how many devices of one network checked the unit that day.
+    network_hash: Mapped[str | None] = mapped_column(String(32))
 
 
 class ConsumerReport(Base):
@@ -67,3 +75,15 @@ class VisitorSalt(Base):
     salt: Mapped[bytes] = mapped_column(LargeBinary(32))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+
+class RateLimitCounter(Base):
+    """Requests of one client in one fixed window of one limit (``public.ratelimit``), shared
+    by every worker and server using this database. ``client_hash`` is a keyed hash of the
+    client's address and the window, never the address; rows of past windows are deleted."""
+
+    __tablename__ = "rate_limit_counters"
+
+    bucket: Mapped[str] = mapped_column(String(20), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    client_hash: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
