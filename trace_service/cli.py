@@ -17,8 +17,19 @@ from trace_service import create_app
 
 def _app(ctx: click.Context):
     if ctx.obj is None:
-        ctx.obj = create_app()
+        ctx.obj = build_app()
     return ctx.obj
+
+
+def build_app():
+    """The app from the settings; a setting the service refuses (a weak production secret,
+    say) is a one-line error and exit status 1, not a traceback."""
+    from trace_service.config import ConfigError
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -16,11 +17,13 @@ from trace_service import create_app
 from trace_service.config import ConfigError
 
 BIN = Path(sys.executable).parent / "trace-service"
+#: Production refuses a weak app secret before it looks at the log's key.
+SECRET = secrets.token_urlsafe(32)
 
 
 def make(tmp_path, **config):
     settings = {"DATABASE_URL": f"sqlite:///{tmp_path / 'trace.sqlite3'}",
-                "SECRET_KEY": "s", **config}
+                "SECRET_KEY": SECRET, **config}
     return create_app(settings, instance_path=str(tmp_path / "instance"))
 
 
@@ -33,7 +36,7 @@ def test_production_refuses_to_start_without_a_log_signing_key(tmp_path, monkeyp
 
 
 def test_the_command_line_refuses_production_without_a_key_too(tmp_path):
-    env = dict(os.environ, TRACE_ENV="production", TRACE_SECRET_KEY="s",
+    env = dict(os.environ, TRACE_ENV="production", TRACE_SECRET_KEY=SECRET,
                TRACE_INSTANCE_PATH=str(tmp_path))
     for name in ("TRACE_LOG_SIGNING_KEY", "TRACE_LOG_SIGNING_KEY_FILE", "TRACE_DATABASE_URL"):
         env.pop(name, None)

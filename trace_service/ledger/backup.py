@@ -23,6 +23,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
+from trace_service.files import private_file, private_sqlite_path
+
 
 class BackupError(RuntimeError):
     """The backup or restore could not be done; the message says why."""
@@ -63,6 +65,9 @@ def backup(url: str, path: Path) -> None:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.partial")
     tmp.unlink(missing_ok=True)
+    # A backup holds everything the database does, personal data included: made 0600
+    # before anything is written to it (pg_dump and sqlite3 keep an existing file's mode).
+    private_file(tmp)
     try:
         if dialect_of(url) == "sqlite":
             source = sqlite3.connect(sqlite_path(url))
@@ -133,7 +138,7 @@ def _restore_sqlite(target: Path, path: Path) -> None:
         check = source.execute("PRAGMA quick_check").fetchone()[0]
         if check != "ok":
             raise BackupError(f"{path} is damaged: {check}")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_path(target)
         dest = sqlite3.connect(target)
         try:
             source.backup(dest)

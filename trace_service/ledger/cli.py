@@ -11,9 +11,9 @@ from trace_service.errors import DomainError
 
 def _app(ctx: click.Context):
     if ctx.obj is None:
-        from trace_service import create_app
+        from trace_service.cli import build_app
 
-        ctx.obj = create_app()
+        ctx.obj = build_app()
         ctx.call_on_close(ctx.obj.extensions["trace_db"].dispose)
     return ctx.obj
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from trace_service.config import ConfigError, _env_int, _env_secret
+from trace_service.files import create_private_once
 from trace_service.ledger.notes import (
     LogKey, check_key_name, generate_private_pem, load_private_key,
 )
@@ -69,24 +70,9 @@ def _default_log_id(config) -> str:
 
 
 def _instance_key(instance_path: str) -> bytes:
-    """The development/testing key in the instance folder, made once (race-safe)."""
-    path = Path(instance_path) / KEY_FILE
-    if path.exists():
-        return path.read_bytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Written whole under a temporary name, then linked into place: a concurrent starter
-    # either wins the link or reads the winner's complete file.
-    tmp = path.with_name(f".{KEY_FILE}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(generate_private_pem())
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-    return path.read_bytes()
+    """The development/testing key in the instance folder, made once, mode 0600 (race-safe:
+    ``files.create_private_once``)."""
+    return create_private_once(Path(instance_path) / KEY_FILE, generate_private_pem)
 
 
 def log_key(app) -> LogKey:
