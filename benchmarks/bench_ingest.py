@@ -32,6 +32,7 @@ from benchmarks.common import Server, bench, fresh_database, median, pg_availabl
 from trace_service import create_app, migrate
 from trace_service.auth.permissions import Actor
 from trace_service.auth.services import create_key
+from trace_service.brands import services as brands
 from trace_service.catalog import services as catalog
 from trace_service.chain.models import Event, EventKey
 from trace_service.context import Ctx
@@ -68,6 +69,8 @@ def seed(app, n_parcels: int, n_devices: int = 4) -> tuple[list[str], list[str]]
         keys.append(create_key(sess, role="device", device_id=device.id)[1])
     merchant = Ctx(sess, Actor(key_id="m", role="merchant", party_id=shop.id))
     gtin = "690123456789" + gs1_check_digit("690123456789")
+    # The shop's own brand: it holds the prefix and so commissions and holds the goods.
+    brands.record_prefix(root, shop.id, prefix=gtin[:7], evidence="benchmark")
     catalog.create_product(merchant, gtin=gtin, name="Milk", category="food", maker_id=maker.id,
                            drug_product_code=None)
     catalog.create_lot(merchant, gtin=gtin, lot="B", production_date=None,

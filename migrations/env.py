@@ -52,15 +52,37 @@ def _render_item(type_, obj, autogen_context):
 
 
 def _run(connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
     if connection.dialect.name == "postgresql":
         # Wait at most 10 s for a lock rather than queueing behind live traffic forever.
         connection.exec_driver_sql("SET lock_timeout = '10s'")
+    raw = connection.connection.dbapi_connection if sqlite else None
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite",
+                      render_as_batch=sqlite,
                       transaction_per_migration=True, compare_type=True,
                       render_item=_render_item)
-    with context.begin_transaction():
-        context.run_migrations()
+    own = sqlite and not connection.in_transaction()
+    if own:
+        # SQLite alters a table by copying it into a new one and dropping the old: with
+        # foreign keys enforced, dropping a table other rows refer to fails. They are off
+        # while migrating (the pragma only works outside a transaction) and every
+        # reference is checked before they are back on.
+        raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+        if own:
+            if connection.in_transaction():
+                connection.commit()
+            broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"migration left {len(broken)} broken references, "
+                                   f"e.g. {broken[0]}")
+    finally:
+        if own:
+            if connection.in_transaction():
+                connection.rollback()
+            raw.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -68,6 +68,9 @@ class World:
     device_b: Caller
     inspector: Caller
     ids: dict = field(default_factory=dict)
+    #: The brand owners and makers (holders of the GS1 company prefixes of MILK and DRUG).
+    dairy: Caller | None = None
+    pharma: Caller | None = None
 
 
 def error_of(response) -> dict:

@@ -10,6 +10,10 @@ from tests.helpers import CREDIT_CODES, Caller, World, gtin13
 MILK = gtin13("690123456789")
 DRUG = gtin13("690987654321")
 DRUG_PRODUCT_CODE = "8123456"
+MILK_PREFIX = "690123"
+DRUG_PREFIX = "690987"
+MILK_LOT_QUANTITY = 1000
+MILK_SHOP_QUANTITY = 500
 
 
 def drug_code(serial: int) -> str:
@@ -64,24 +68,48 @@ def build_world(app, client) -> World:
         device=key(role="device", device_id=devices[0]),
         device_b=key(role="device", device_id=devices[1]),
         inspector=key(role="inspector"),
+        dairy=key(role="merchant", party_id=dairy),
+        pharma=key(role="merchant", party_id=pharma),
         ids={"foods": foods, "pharmacy": pharmacy, "dairy": dairy, "pharma": pharma,
              "carrier": carrier, "other_carrier": other_carrier, "points": points,
              "devices": devices},
     )
-    merchant.ok("POST", "/api/v1/products", {"gtin": MILK, "name": "Milk", "category": "food",
-                                             "maker_id": dairy})
-    merchant.ok("POST", "/api/v1/lots", {
+    # Brand owners: the makers hold the GS1 company prefixes of their GTINs.
+    admin.ok("POST", f"/api/v1/parties/{dairy}/prefixes",
+             {"prefix": MILK_PREFIX, "evidence": "GS1 China member certificate 0001"})
+    admin.ok("POST", f"/api/v1/parties/{pharma}/prefixes",
+             {"prefix": DRUG_PREFIX, "evidence": "GS1 China member certificate 0002"})
+    world.dairy.ok("POST", "/api/v1/products", {"gtin": MILK, "name": "Milk",
+                                                "category": "food"})
+    world.dairy.ok("POST", "/api/v1/lots", {
         "gtin": MILK, "lot": "L1", "production_date": (today - dt.timedelta(days=5)).isoformat(),
-        "expiry_date": (today + dt.timedelta(days=90)).isoformat(), "origin": "Huzhou"})
+        "expiry_date": (today + dt.timedelta(days=90)).isoformat(), "origin": "Huzhou",
+        "quantity": MILK_LOT_QUANTITY})
+    world.pharma.ok("POST", "/api/v1/products", {"gtin": DRUG, "name": "Ibuprofen",
+                                                 "category": "drug",
+                                                 "drug_product_code": DRUG_PRODUCT_CODE})
+    world.pharma.ok("POST", "/api/v1/lots", {"gtin": DRUG, "lot": "B1",
+                                             "expiry_date": (today + year).isoformat()})
+    world.pharma.ok("POST", "/api/v1/units", {
+        "gtin": DRUG, "lot": "B1", "serials": ["S1", "S2", "S3"],
+        "drug_codes": [drug_code(n) for n in (1, 2, 3)]})
+    # Custody: the makers ship stock to the shops, which receive it.
+    transfer(world.dairy, merchant, foods, [{"key": f"01/{MILK}/10/L1",
+                                             "quantity": MILK_SHOP_QUANTITY}])
+    transfer(world.pharma, pharm, pharmacy,
+             [{"key": f"01/{DRUG}/21/S{n}"} for n in (1, 2, 3)]
+             + [{"key": drug_code(n)} for n in (1, 2, 3)])
     world.ids["milk_listing"] = merchant.ok("POST", "/api/v1/listings", {
         "gtin": MILK, "lot": "L1", "title": "Milk", "price_cents": 6990})["id"]
-    pharm.ok("POST", "/api/v1/products", {"gtin": DRUG, "name": "Ibuprofen", "category": "drug",
-                                          "maker_id": pharma,
-                                          "drug_product_code": DRUG_PRODUCT_CODE})
-    pharm.ok("POST", "/api/v1/lots", {"gtin": DRUG, "lot": "B1",
-                                      "expiry_date": (today + year).isoformat()})
-    pharm.ok("POST", "/api/v1/units", {"gtin": DRUG, "lot": "B1", "serials": ["S1", "S2", "S3"],
-                                       "drug_codes": [drug_code(n) for n in (1, 2, 3)]})
     world.ids["drug_listing"] = pharm.ok("POST", "/api/v1/listings", {
         "gtin": DRUG, "title": "Ibuprofen", "price_cents": 2850})["id"]
     return world
+
+
+def transfer(source: Caller, destination: Caller, destination_id: str, items: list[dict],
+             reference: str = "DESADV-1") -> str:
+    """Ship ``items`` from one party to another and receive them there; the transfer id."""
+    shipped = source.ok("POST", "/api/v1/transfers", {
+        "destination_id": destination_id, "items": items, "reference": reference})
+    destination.ok("POST", f"/api/v1/transfers/{shipped['id']}/receive", {}, status=200)
+    return shipped["id"]

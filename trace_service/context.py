@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from trace_service.auth.permissions import Actor
-from trace_service.errors import Forbidden
+from trace_service.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,9 @@ class Ctx:
         """Today's date where the service operates (licence validity and expiry are dates)."""
         return dt.datetime.now(self.tz).date()
 
-    def own_party(self, party_id: str, what: str) -> None:
-        """Refuse unless the caller sees everything or acts for ``party_id``."""
+    def own_party(self, party_id: str, what: str, ident: str) -> None:
+        """Refuse unless the caller sees everything or acts for ``party_id``: with the same
+        404 as for a record that does not exist, so other parties' ids are not revealed."""
         if self.actor.sees_everything or self.actor.party_id == party_id:
             return
-        raise Forbidden("not_your_" + what, f"this {what} belongs to another party")
+        raise NotFound(f"{what}_not_found", f"{what} {ident} does not exist", **{what: ident})

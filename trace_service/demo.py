@@ -3,6 +3,10 @@
 Scenario (all through the same services the API uses, each step by the party that would
 really do it):
 
+* Upstream, custody moves maker -> distributor -> shop for both products: Zhejiang Dairy and
+  Shanghai Pharma hold the GS1 company prefixes of their GTINs, register the products,
+  commission the lots and packs, and ship them to a distributor, which ships on to the shop;
+  each party receives what was shipped to it (CBV shipping / receiving).
 * Hangzhou Fresh Foods lists a lot of Zhejiang Dairy milk; a buyer orders 2 cartons; the
   parcel (an SSCC) is dispatched with SwiftExpress, scanned out of Hangzhou, through the
   Shanghai hub and into the Beijing station, signed for, reviewed (and review appended),
@@ -27,9 +31,12 @@ from sqlalchemy import select
 
 from trace_service.auth.permissions import Actor
 from trace_service.auth.services import create_key
+from trace_service.brands import services as brands
 from trace_service.catalog import services as catalog
 from trace_service.context import Ctx
+from trace_service.custody import services as custody
 from trace_service.feedback import services as feedback
+from trace_service.files import write_private
 from trace_service.identifiers import gs1_check_digit
 from trace_service.orders import services as orders
 from trace_service.parties import services as parties
@@ -66,8 +73,8 @@ def seed(app) -> dict:
         raise
     finally:
         sess.close()
-    path.write_text(json.dumps(result, indent=2, ensure_ascii=False))
-    path.chmod(0o600)
+    # The demo's API keys: 0600 from the first byte (files.write_private).
+    write_private(path, json.dumps(result, indent=2, ensure_ascii=False).encode())
     return result
 
 
@@ -89,6 +96,16 @@ def _seed(sess, tz: str) -> dict:
                                   credit_code="91310115MA1K4QWX2J", verified=True)
     carrier = parties.create_party(root, kind="carrier", name="迅达快递 SwiftExpress",
                                    credit_code="91110105MA01CKJE72", verified=True)
+    food_dist = parties.create_party(root, kind="merchant",
+                                     name="浙江冷链分销有限公司 Zhejiang Cold Chain Distribution",
+                                     credit_code="91330000MA28F3DX46", verified=True)
+    drug_dist = parties.create_party(root, kind="merchant",
+                                     name="华东医药分销有限公司 East China Drug Distribution",
+                                     credit_code="91440300MA5G2R8K12", verified=True)
+    brands.record_prefix(root, dairy.id, prefix=MILK_GTIN[:6],
+                         evidence="GS1 China member certificate 物编注 0012345")
+    brands.record_prefix(root, pharma.id, prefix=DRUG_GTIN[:6],
+                         evidence="GS1 China member certificate 物编注 0067890")
     year_ago, in_two_years = (now - 365 * day).date(), (now + 730 * day).date()
     parties.add_licence(root, foods.id, kind="business_licence", number="330100000123456",
                         categories=["daily_consumer_good", "other"], valid_from=year_ago,
@@ -99,6 +116,12 @@ def _seed(sess, tz: str) -> dict:
     parties.add_licence(root, pharmacy.id, kind="drug_business", number="沪AA0210001",
                         categories=["drug", "medical_device"], valid_from=year_ago,
                         valid_until=in_two_years, issuer="上海市药品监督管理局")
+    parties.add_licence(root, drug_dist.id, kind="drug_wholesale", number="浙AA5710002",
+                        categories=["drug"], valid_from=year_ago, valid_until=in_two_years,
+                        issuer="浙江省药品监督管理局")
+    parties.add_licence(root, food_dist.id, kind="food_business", number="JY13300000067890",
+                        categories=["food"], valid_from=year_ago, valid_until=in_two_years,
+                        issuer="浙江省市场监督管理局")
 
     points = {}
     for name, city, lat, lon, gln in (
@@ -132,18 +155,27 @@ def _seed(sess, tz: str) -> dict:
     scan = {city: key(f"device-{city}", role="device", device_id=d.id)
             for city, d in devices.items()}
     key("platform", role="merchant", party_id=mall.id)
+    dairy_m = key("dairy", role="merchant", party_id=dairy.id)
+    pharma_m = key("pharma", role="merchant", party_id=pharma.id)
+    food_d = key("food-distributor", role="merchant", party_id=food_dist.id)
+    drug_d = key("drug-distributor", role="merchant", party_id=drug_dist.id)
+    lot_key = f"01/0{MILK_GTIN}/10/L20261101A"
 
-    # Food: a lot of milk, sold by quantity.
-    catalog.create_product(root, gtin=MILK_GTIN, name="纯牛奶 Pure milk 250 ml × 12",
-                           category="food", maker_id=dairy.id, drug_product_code=None)
-    catalog.create_lot(root, gtin=MILK_GTIN, lot="L20261101A",
+    # Food: the maker commissions a lot of milk; 2,000 cases go to the distributor, 500 of
+    # them on to the shop, which sells by quantity.
+    catalog.create_product(dairy_m, gtin=MILK_GTIN, name="纯牛奶 Pure milk 250 ml × 12",
+                           category="food", maker_id=None, drug_product_code=None)
+    catalog.create_lot(dairy_m, gtin=MILK_GTIN, lot="L20261101A",
                        production_date=(now - 20 * day).date(),
                        expiry_date=(now + 160 * day).date(), origin="浙江 湖州 Huzhou, Zhejiang",
-                       quantity=5000)
+                       quantity=5000, event_time=now - 20 * day)
+    _pass_on(dairy_m, food_d, [{"key": lot_key, "quantity": 2000}], "DA-2026-1101",
+             now - 15 * day)
+    _pass_on(food_d, food_m, [{"key": lot_key, "quantity": 500}], "ZJCC-2026-0877",
+             now - 8 * day)
     milk_listing = catalog.create_listing(food_m, gtin=MILK_GTIN, lot="L20261101A",
                                           title="纯牛奶 整箱 Pure milk, case of 12",
                                           price_cents=6990, currency="CNY")
-    lot_key = f"01/0{MILK_GTIN}/10/L20261101A"
     buyer = {"external_ref": "mall-user-1001", "name": "李娜", "phone": "13912345678",
              "address": "北京市朝阳区建国路88号 3单元 1201"}
     milk_order = orders.place_order(
@@ -170,15 +202,18 @@ def _seed(sess, tz: str) -> dict:
                             complainant={"external_ref": "mall-user-1001"}, key=lot_key)
 
     # Drug: serialised packs identified by 20-digit drug codes.
-    catalog.create_product(root, gtin=DRUG_GTIN, name="布洛芬缓释胶囊 Ibuprofen SR 0.3 g × 24",
-                           category="drug", maker_id=pharma.id,
-                           drug_product_code=DRUG_PRODUCT_CODE)
-    catalog.create_lot(root, gtin=DRUG_GTIN, lot="B2611007",
+    catalog.create_product(pharma_m, gtin=DRUG_GTIN, name="布洛芬缓释胶囊 Ibuprofen SR 0.3 g × 24",
+                           category="drug", maker_id=None, drug_product_code=DRUG_PRODUCT_CODE)
+    catalog.create_lot(pharma_m, gtin=DRUG_GTIN, lot="B2611007",
                        production_date=(now - 60 * day).date(),
                        expiry_date=(now + 700 * day).date(), origin="上海 Shanghai",
-                       quantity=10000)
+                       quantity=None, event_time=now - 60 * day)
     codes = [_drug_code(n) for n in (1001, 1002, 1003)]
-    catalog.register_units(root, gtin=DRUG_GTIN, lot="B2611007", serials=[], drug_codes=codes)
+    packs = catalog.register_units(pharma_m, gtin=DRUG_GTIN, lot="B2611007",
+                                   serials=list(SERIALS), drug_codes=codes,
+                                   event_time=now - 59 * day)
+    _pass_on(pharma_m, drug_d, [{"key": p.key} for p in packs], "SP-DA-26-0311", now - 20 * day)
+    _pass_on(drug_d, drug_m, [{"key": p.key} for p in packs], "ECDD-26-1142", now - 10 * day)
     drug_listing = catalog.create_listing(drug_m, gtin=DRUG_GTIN, lot=None,
                                           title="布洛芬缓释胶囊 24粒", price_cents=2850,
                                           currency="CNY")
@@ -226,7 +261,8 @@ def _seed(sess, tz: str) -> dict:
             "drug parcel (waybill)": "waybill/SX100200301CN",
         },
         "parties": {"food_merchant": foods.id, "pharmacy": pharmacy.id, "carrier": carrier.id,
-                    "dairy": dairy.id, "pharma": pharma.id, "platform": mall.id},
+                    "dairy": dairy.id, "pharma": pharma.id, "platform": mall.id,
+                    "food_distributor": food_dist.id, "drug_distributor": drug_dist.id},
         "points": {city: p.id for city, p in points.items()},
         "orders": {"milk": milk_order.id, "drug_first": first.id, "drug_moving": moving.id},
         "listings": {"milk": milk_listing.id, "drug": drug_listing.id},
@@ -243,6 +279,14 @@ def _seed(sess, tz: str) -> dict:
     }
 
 
+def _pass_on(source: Ctx, destination: Ctx, items: list[dict], reference: str,
+             when: dt.datetime) -> None:
+    """One B2B transfer: shipped by ``source`` at ``when``, received a day later."""
+    shipped = custody.ship(source, destination_id=destination.actor.party_id, items=items,
+                           reference=reference, carrier_id=None, event_time=when)
+    custody.receive(destination, shipped.id, event_time=when + dt.timedelta(days=1))
+
+
 def _serialised_packs(sess, root, drug_m, courier, scan, points, listing_id, now):
     """Drug packs with GTIN + serial for the consumer page: SN0001 sold and delivered to
     Beijing, SN0002 in stock, SN0003 checked by consumers in Beijing and Shanghai 20 minutes
@@ -251,8 +295,8 @@ def _serialised_packs(sess, root, drug_m, courier, scan, points, listing_id, now
     from trace_service.public.checks import add_check
 
     hour = dt.timedelta(hours=1)
-    units = catalog.register_units(root, gtin=DRUG_GTIN, lot="B2611007",
-                                   serials=list(SERIALS), drug_codes=[])
+    units = [sess.scalar(select(TraceKey).where(TraceKey.key == f"01/0{DRUG_GTIN}/21/{s}"))
+             for s in SERIALS]
     order = orders.place_order(
         drug_m, order_no="KJ-88004", consignee=None,
         buyer={"external_ref": "mall-user-4004", "name": "刘洋", "phone": "13500003333",

@@ -1,8 +1,10 @@
 """Imports every domain's models so ``Base.metadata`` knows all tables (Alembic, tests)."""
 
 from trace_service.auth.models import ApiKey  # noqa: F401
+from trace_service.brands.models import BrandAuthorisation, CompanyPrefix  # noqa: F401
 from trace_service.catalog.models import Listing, Lot, Product  # noqa: F401
-from trace_service.chain.models import Event, EventKey, TraceKey  # noqa: F401
+from trace_service.chain.models import Event, EventKey, EventParty, TraceKey  # noqa: F401
+from trace_service.custody.models import LotHolding, Transfer, TransferItem  # noqa: F401
 from trace_service.db import Base  # noqa: F401
 from trace_service.feedback.models import Complaint, Review  # noqa: F401
 from trace_service.ledger.models import (  # noqa: F401

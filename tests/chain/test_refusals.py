@@ -95,7 +95,7 @@ def test_a_recalled_lot_cannot_be_sold_or_dispatched(app, world):
 
 def test_an_expired_lot_cannot_be_listed_or_sold(app, world):
     old = (dt.date.today() - dt.timedelta(days=1)).isoformat()
-    world.merchant.ok("POST", "/api/v1/lots", {"gtin": MILK, "lot": "OLD", "expiry_date": old})
+    world.dairy.ok("POST", "/api/v1/lots", {"gtin": MILK, "lot": "OLD", "expiry_date": old})
     refused(app, world.merchant.post("/api/v1/listings", {
         "gtin": MILK, "lot": "OLD", "title": "old milk", "price_cents": 1}), 409, "expired")
     response = sell(world, lines=[{"listing_id": world.ids["milk_listing"],

@@ -115,7 +115,7 @@ def test_a_device_cannot_scan_another_carriers_parcel(app, world):
     parcel = world.merchant.ok("POST", "/api/v1/parcels", body)["key"]
     world.merchant.ok("POST", "/api/v1/dispatches", {"parcel": parcel}, status=200)
     receipt = upload(world, [scan(parcel, "arrive", 1)]).get_json()["receipts"][0]
-    assert (receipt["status"], receipt["code"]) == ("rejected", "not_your_parcel")
+    assert (receipt["status"], receipt["code"]) == ("rejected", "unknown_parcel")
 
 
 def test_batch_limits_are_advertised_and_enforced(app, world):

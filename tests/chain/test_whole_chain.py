@@ -27,13 +27,14 @@ def test_a_lot_goes_from_listing_to_complaint_and_every_step_is_in_its_trail(wor
     trail = world.inspector.ok("GET", "/api/v1/trail", key=MILK_LOT)
     assert trail["trace_key"]["kind"] == "lot"
     assert steps(trail) == [
-        ("commissioning", "direct"), ("listing", "direct"), ("sale", "direct"),
+        ("commissioning", "direct"), ("shipping", "direct"), ("receiving", "direct"),
+        ("listing", "direct"), ("sale", "direct"),
         ("packing", "container"), ("dispatch", "container"), ("depart", "container"),
         ("arrive", "container"), ("depart", "container"), ("receipt", "container"),
         ("review", "direct"), ("review", "direct"), ("complaint", "direct"),
         ("complaint", "direct"),
     ]
-    sale = trail["events"][2]["content"]
+    sale = trail["events"][4]["content"]
     assert sale["quantities"] == [{"key": MILK_LOT, "quantity": 2}]
     assert sale["biz_transactions"]["order"] == order["id"]
     scans = [e for e in trail["events"] if e["biz_step"] in ("arrive", "depart")]
@@ -64,7 +65,8 @@ def test_a_serialised_drug_pack_is_sold_returned_and_sold_again_visibly(world):
 
     trail = world.inspector.ok("GET", "/api/v1/trail", key=code)
     assert [e["biz_step"] for e in trail["events"]] == [
-        "commissioning", "sale", "packing", "dispatch", "arrive", "receipt",
+        "commissioning", "shipping", "receiving", "sale", "packing", "dispatch", "arrive",
+        "receipt",
         "return_request", "return_receipt", "sale"]
     assert trail["trace_key"]["state"] == "sold"
     assert trail["trace_key"]["lot"]["lot"] == "B1"

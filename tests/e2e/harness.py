@@ -77,6 +77,7 @@ def seed(database_url: str, instance: Path, *, parcels: int, devices: int) -> Wo
     from trace_service.catalog import services as catalog
     from trace_service.catalog.models import Lot
     from trace_service.context import Ctx
+    from trace_service.brands import services as brands
     from trace_service.identifiers import gs1_check_digit
     from trace_service.orders import services as orders
     from trace_service.parties import services as parties
@@ -104,6 +105,9 @@ def seed(database_url: str, instance: Path, *, parcels: int, devices: int) -> Wo
         pool.append(Device(device.id, plaintext, key.prefix))
     merchant = Ctx(sess, Actor(key_id="m", role="merchant", party_id=shop.id))
     gtin = "690123456789" + gs1_check_digit("690123456789")
+    # The shop sells its own brand: it holds the GTIN's company prefix, so it commissions
+    # (and holds) the goods itself.
+    brands.record_prefix(root, shop.id, prefix=gtin[:7], evidence="test certificate")
     catalog.create_product(merchant, gtin=gtin, name="Milk", category="food", maker_id=maker.id,
                            drug_product_code=None)
     for lot in ("B", "R"):
@@ -145,8 +149,10 @@ class _PortTaken(Exception):
 class Server:
     """``trace-service serve`` as a real process group on a fixed port."""
 
-    def __init__(self, world: World, log_dir: Path, port: int | None = None):
+    def __init__(self, world: World, log_dir: Path, port: int | None = None,
+                 workers: int = 2, threads: int = 4):
         self.world, self.log_dir = world, log_dir
+        self.workers, self.threads = workers, threads
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -172,7 +178,7 @@ class Server:
         log = open(self.log_dir / f"server-{self.port}-{self.starts}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "trace_service.cli", "serve", "--port", str(self.port),
-             "--workers", "2", "--threads", "4"],
+             "--workers", str(self.workers), "--threads", str(self.threads)],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
         log.close()
         deadline = time.monotonic() + timeout

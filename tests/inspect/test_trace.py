@@ -42,7 +42,7 @@ def test_forward_from_a_drug_lot_reaches_its_units_sales_including_unpacked_ones
     assert (two["parcel_key"], two["position"], two["item_state"]) == (
         None, "sold, not packed", "sold")
     assert out["forward"]["summary"]["units_by_state"] == {
-        "commissioned": 4, "dispatched": 1, "sold": 1}
+        "received": 4, "dispatched": 1, "sold": 1}
     only_lot = trace(history.inspector, history.ids["drug_lot"], direction="forward", hops=1)
     assert only_lot["forward"]["items"] == []
 

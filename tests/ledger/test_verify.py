@@ -42,6 +42,7 @@ def failed(result) -> str:
 
 def delete_event(sql, event_pk):
     sql("DELETE FROM event_keys WHERE event_id = :pk", pk=event_pk)
+    sql("DELETE FROM event_parties WHERE event_id = :pk", pk=event_pk)
     sql("DELETE FROM ledger_entries WHERE event_pk = :pk", pk=event_pk)
     sql("DELETE FROM events WHERE id = :pk", pk=event_pk)
 

@@ -181,9 +181,13 @@ def test_the_label_api_serves_svg_and_every_symbology(client, demo):
 
 def test_a_merchant_cannot_print_another_makers_product(client, demo):
     food = Caller(client, demo["keys"]["merchant"])
-    response = food.get("/api/v1/labels/symbols/qr", key="01/06909876543212/21/SN0001")
+    response = food.get("/api/v1/labels/symbols/qr", gtin="6909876543212")
     assert response.status_code == 403
     assert error_of(response)["code"] == "not_your_product"
+    # Another party's pack is answered like an unknown one: its existence is not revealed.
+    response = food.get("/api/v1/labels/symbols/qr", key="01/06909876543212/21/SN0001")
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "unknown_trace_key"
     carrier = Caller(client, demo["keys"]["carrier"])
     assert carrier.get("/api/v1/labels/symbols/qr", gtin=GTIN).status_code == 403
 

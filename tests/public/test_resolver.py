@@ -11,9 +11,10 @@ from tests.public.conftest import (
     BROWSER, DRUG_WAYBILL, JSON, MILK_LOT, MILK_PARCEL, SN1, SN2, SN3, get,
 )
 from trace_service.auth.permissions import Actor
+from trace_service.brands import services as brands
 from trace_service.catalog import services as catalog
 from trace_service.context import Ctx
-from trace_service.identifiers import gs1_check_digit
+from trace_service.identifiers import gs1_check_digit, normalize_gtin
 
 
 def _admin(app):
@@ -28,6 +29,9 @@ def _register(app, gtin: str, lot: str | None = None, serials=()) -> None:
 
     sess, ctx = _admin(app)
     maker = sess.scalar(select(Party.id).where(Party.kind == "manufacturer"))
+    if brands.brand_owner_prefix(sess, normalize_gtin(gtin)) is None:
+        brands.record_prefix(ctx, maker, prefix=normalize_gtin(gtin)[1:8],
+                             evidence="test certificate")
     catalog.create_product(ctx, gtin=gtin, name=f"Product {gtin}", category="food",
                            maker_id=maker, drug_product_code=None)
     if lot:

@@ -15,12 +15,15 @@ ROLES = ("admin", "merchant", "carrier", "device", "inspector")
 READ_ALL = {
     "blocklist:read", "party:read", "point:read", "product:read", "listing:read", "order:read",
     "parcel:read", "trail:read", "complaint:read", "review:read", "return:read",
+    "brand:read", "transfer:read",
 }
 
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(READ_ALL | {
         "party:write", "key:write", "key:read", "point:write", "device:write", "staff:write",
         "product:write", "complaint:write", "complaint:handle", "review:write",
+        # Recording brand authorisations on a brand owner's behalf (with its grantor_id).
+        "brand:write",
         # Printing labels (QR / DataMatrix / GS1-128 / EAN-13, A4 sheets).
         "label:write",
         # The inspectors' access log: admins read it; nobody can change it.
@@ -32,10 +35,12 @@ GRANTS: dict[str, frozenset[str]] = {
         "trail:read", "review:read", "review:write", "complaint:read", "complaint:write",
         "complaint:handle", "return:read", "return:write", "blocklist:read",
         "label:write",
+        # Brand owners authorise licensees; custodians ship and receive goods.
+        "brand:read", "brand:write", "transfer:read", "transfer:write",
     }),
     "carrier": frozenset({
         "party:read", "point:read", "product:read", "parcel:read", "parcel:dispatch",
-        "receipt:write", "trail:read", "staff:write", "blocklist:read",
+        "receipt:write", "trail:read", "staff:write", "blocklist:read", "transfer:read",
     }),
     "device": frozenset({"point:read", "product:read", "scan:write", "receipt:write",
                          "blocklist:read"}),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trace_service.db import Base, UTCDateTime, utcnow
@@ -18,6 +20,10 @@ class Product(Base):
     category: Mapped[str] = mapped_column(String(40))
     maker_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
     registrant_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
+    # The holder of the GS1 company prefix the GTIN falls under (trace_service.brands).
+    brand_owner_id: Mapped[str | None] = mapped_column(ForeignKey("parties.id"), index=True)
+    # A maker other than the brand owner is shown as the maker only once it confirmed.
+    maker_confirmed: Mapped[bool] = mapped_column(Boolean, default=True)
     # The 7-digit product identification code heading this product's 20-digit drug codes.
     drug_product_code: Mapped[str | None] = mapped_column(String(7), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

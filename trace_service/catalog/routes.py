@@ -21,7 +21,8 @@ blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Products
 @blp.arguments(ProductIn)
 @blp.response(201, ProductOut)
 def create_product(body):
-    """Register a product by GTIN (normalised to GTIN-14)."""
+    """Register a product by GTIN (normalised to GTIN-14): its brand owner (the holder of its
+    GS1 company prefix) or a party the owner authorised."""
     return services.create_product(http.ctx(), **body)
 
 
@@ -40,6 +41,14 @@ def list_products(args):
 def get_product(gtin):
     """One product (any GTIN length accepted)."""
     return services.get_product(http.ctx(), gtin)
+
+
+@blp.route("/products/<gtin>/maker-confirmation", methods=["POST"])
+@require("product:write")
+@blp.response(200, ProductOut)
+def confirm_maker(gtin):
+    """The named maker confirms it makes this product (until then it is not shown as such)."""
+    return services.confirm_maker(http.ctx(), gtin)
 
 
 @blp.route("/lots", methods=["POST"])

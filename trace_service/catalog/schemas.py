@@ -3,14 +3,16 @@
 from marshmallow import Schema, fields, validate
 
 from trace_service.parties.models import CATEGORIES
-from trace_service.schemas import text
+from trace_service.schemas import EventTime, text
 
 
 class ProductIn(Schema):
     gtin = fields.String(required=True, metadata={"description": "GTIN-8/12/13/14"})
     name = text(200)
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
-    maker_id = text(40)
+    maker_id = fields.String(load_default=None, validate=validate.Length(min=1, max=40),
+                             metadata={"description": "Default: the brand owner (the holder "
+                                                      "of the GTIN's GS1 company prefix)"})
     drug_product_code = fields.String(load_default=None, validate=validate.Regexp(r"^\d{7}$"))
 
 
@@ -20,6 +22,8 @@ class ProductOut(Schema):
     category = fields.String()
     maker_id = fields.String()
     registrant_id = fields.String()
+    brand_owner_id = fields.String(allow_none=True)
+    maker_confirmed = fields.Boolean()
     drug_product_code = fields.String(allow_none=True)
 
 
@@ -30,7 +34,10 @@ class LotIn(Schema):
     expiry_date = fields.Date(load_default=None)
     origin = fields.String(load_default=None, validate=validate.Length(max=200))
     quantity = fields.Integer(load_default=None, strict=True,
-                              validate=validate.Range(min=1, max=10**9))
+                              validate=validate.Range(min=1, max=10**9),
+                              metadata={"description": "Declared quantity: held by the "
+                                                       "commissioner, then moved by transfers"})
+    event_time = EventTime
 
 
 class LotOut(Schema):
@@ -51,6 +58,7 @@ class UnitsIn(Schema):
                           validate=validate.Length(max=1000))
     drug_codes = fields.List(fields.String(), load_default=list,
                              validate=validate.Length(max=1000))
+    event_time = EventTime
 
 
 class TraceKeyOut(Schema):

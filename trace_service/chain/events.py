@@ -24,7 +24,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from trace_service.auth.permissions import Actor
-from trace_service.chain.models import Event, EventKey, TraceKey
+from trace_service.chain.models import Event, EventKey, EventParty, TraceKey
 from trace_service.db import one_of, utcnow
 from trace_service.errors import Unprocessable
 from trace_service.ledger import services as ledger
@@ -47,6 +47,9 @@ BIZ_STEPS = {
     "complaint": None,
     "return_request": None,
     "return_receipt": "receiving",
+    # B2B transfers of custody between parties (trace_service.custody).
+    "shipping": "shipping",
+    "receiving": "receiving",
 }
 
 
@@ -130,6 +133,7 @@ class EventDraft:
 
     row: dict
     links: list[tuple[int, str]] = field(default_factory=list)
+    parties: list[str] = field(default_factory=list)
 
 
 def build_event(
@@ -152,8 +156,16 @@ def build_event(
     event_id: str | None = None,
     now: dt.datetime | None = None,
     allow_future: bool = False,
+    parties=(),
+    source: str | None = None,
+    destination: str | None = None,
 ) -> EventDraft:
     """Build one event touching ``keys`` (and, through a parcel, ``contents``).
+
+    ``parties`` are the party ids the event concerns besides the actor, ``source`` and
+    ``destination`` (a merchant whose parcel is scanned, a carrier, a brand owner); together
+    they decide who may read the event (``trace_service.visibility``). ``source`` and
+    ``destination`` are the parties custody moves between (EPCIS source/destination lists).
 
     ``allow_future`` keeps an event time far ahead of the server clock as it is (scanner
     clocks drift; the skew is kept, never corrected); otherwise such a time is refused.
@@ -172,6 +184,7 @@ def build_event(
         else:
             plain.append(k.key)
     counted.sort(key=_by_key)
+    concerned = sorted({p for p in (actor.party_id, source, destination, *parties) if p})
     # The same object as ``_drop_empty`` of every field (absent values left out), built
     # directly: only what callers pass in free form (transactions, data) is walked.
     content = {"v": CONTENT_VERSION, "event_id": event_id, "type": event_type,
@@ -189,6 +202,9 @@ def build_event(
         ("read_point", point_id),
         ("gln", gln),
         ("party", actor.party_id),
+        ("parties", concerned),
+        ("source", source),
+        ("destination", destination),
         ("device", actor.device_id),
         ("biz_transactions", transactions),
         ("data", data),
@@ -206,7 +222,7 @@ def build_event(
             if key.id not in seen:
                 seen.add(key.id)
                 links.append((key.id, role))
-    return EventDraft(row=row, links=links)
+    return EventDraft(row=row, links=links, parties=concerned)
 
 
 def insert_events(db: Session, drafts: list[EventDraft]) -> list[int]:
@@ -227,6 +243,10 @@ def insert_events(db: Session, drafts: list[EventDraft]) -> list[int]:
              for d in drafts for tk, role in d.links]
     if links:
         conn.execute(insert(EventKey.__table__), links)
+    parties = [{"party_id": p, "event_id": ids[d.row["event_id"]]}
+               for d in drafts for p in d.parties]
+    if parties:
+        conn.execute(insert(EventParty.__table__), parties)
     return [ids[d.row["event_id"]] for d in drafts]
 
 

@@ -15,12 +15,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trace_service.db import Base, UTCDateTime, utcnow
 
-# Current states. Units: commissioned -> sold -> packed -> dispatched -> in_transit ->
-# delivered -> return_requested -> returned (sellable again); lots: active; parcels:
-# packed -> dispatched -> in_transit -> delivered. A recalled lot blocks its units.
+# Current states. Units: commissioned (at the maker) -> shipped -> received (B2B transfers
+# between parties, any number of times) -> sold -> packed -> dispatched -> in_transit ->
+# delivered -> return_requested -> returned (sellable again); lots: active (their quantities
+# are counted per holder in lot_holdings); parcels: packed -> dispatched -> in_transit ->
+# delivered. A recalled lot blocks its units.
 UNIT_STATES = (
-    "commissioned", "sold", "packed", "dispatched", "in_transit", "delivered",
-    "return_requested", "returned",
+    "commissioned", "shipped", "received", "sold", "packed", "dispatched", "in_transit",
+    "delivered", "return_requested", "returned",
 )
 PARCEL_STATES = ("packed", "dispatched", "in_transit", "delivered")
 
@@ -38,6 +40,9 @@ class TraceKey(Base):
     state: Mapped[str] = mapped_column(String(20))
     # The parcel a unit or lot quantity currently travels in.
     container_id: Mapped[int | None] = mapped_column(ForeignKey("trace_keys.id"), index=True)
+    # The custodian: the party holding a unit now (the maker at commissioning, then whoever
+    # received it by a transfer); for a parcel, the merchant who packed it. A lot's
+    # quantities have their holders in ``lot_holdings``; its owner_id is the commissioner.
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("parties.id"), index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -69,3 +74,15 @@ class EventKey(Base):
     trace_key_id: Mapped[int] = mapped_column(ForeignKey("trace_keys.id"), primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(10))
+
+
+class EventParty(Base):
+    """Which parties an event concerns (actor, source, destination, carrier, merchant, brand
+    owner): the index party-scoped visibility reads. The same list is in the event's hashed
+    content (``parties``), so ``verify`` can check this table against it."""
+
+    __tablename__ = "event_parties"
+    __table_args__ = (Index("ix_event_parties_event_id", "event_id"),)
+
+    party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True)

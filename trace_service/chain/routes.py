@@ -19,6 +19,9 @@ class TrailQuery(Schema):
 
 
 class EventOut(Schema):
+    redacted = fields.Boolean(metadata={"description": "A step of another party: only its "
+                                                       "business step and date are shown"})
+    date = fields.String(metadata={"description": "Date of a redacted step (local zone)"})
     event_id = fields.String()
     biz_step = fields.String()
     event_time = fields.DateTime()

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from trace_service.catalog.models import Lot, Product
 from trace_service.chain.models import Event, EventKey, TraceKey
+from trace_service import visibility
 from trace_service.context import Ctx
 from trace_service.errors import Conflict, NotFound, Unprocessable
 from trace_service.identifiers import IdentifierError, parse_trace_key
@@ -64,8 +65,9 @@ def refuse_if_blocked(key: TraceKey, today, action: str) -> None:
                        key=key.key, lot=lot.lot, expiry=lot.expiry_date.isoformat())
 
 
-def describe_key(db: Session, key: TraceKey) -> dict:
-    """Facts about a trace key for its trail header (no personal data)."""
+def describe_key(db: Session, key: TraceKey, actor=None) -> dict:
+    """Facts about a trace key for its trail header (no personal data); the parcel it travels
+    in is named only to a caller who may know that parcel."""
     out = {"kind": key.kind, "key": key.key, "state": key.state,
            "updated_at": key.updated_at}
     if key.gtin:
@@ -78,29 +80,17 @@ def describe_key(db: Session, key: TraceKey) -> dict:
                       "expiry_date": lot.expiry_date, "origin": lot.origin,
                       "recalled": lot.recalled_at is not None}
     if key.container_id:
-        out["container"] = db.get(TraceKey, key.container_id).key
+        container = db.get(TraceKey, key.container_id)
+        if actor is None or visibility.knows_key(db, actor, container):
+            out["container"] = container.key
     return out
 
 
-def visible_to(ctx: Ctx, key: TraceKey) -> bool:
-    """Admins and inspectors read every trail; a merchant or carrier reads the trails of
-    keys its own events touched (a merchant's goods, a carrier's parcels and contents)."""
-    if ctx.actor.sees_everything:
-        return True
-    if ctx.actor.party_id is None:
-        return False
-    if key.owner_id == ctx.actor.party_id:
-        return True
-    stmt = (select(Event.id).join(EventKey, EventKey.event_id == Event.id)
-            .where(EventKey.trace_key_id == key.id, Event.party_id == ctx.actor.party_id)
-            .limit(1))
-    return ctx.db.scalar(stmt) is not None
-
-
 def trail(ctx: Ctx, text: str, *, limit: int, after: int | None) -> tuple[dict, list[dict], int | None]:
-    """The trace key's header and one page of its events in record order."""
+    """The trace key's header and one page of its events in record order; the steps the
+    caller is not party to are placeholders (``trace_service.visibility``)."""
     key = find_key(ctx.db, text)
-    if not visible_to(ctx, key):
+    if not visibility.knows_key(ctx.db, ctx.actor, key):
         # Same answer as for an unknown key: existence is not revealed to other parties.
         raise NotFound("unknown_trace_key", f"key: {key.key} is not registered", key=key.key)
     stmt = (select(Event, EventKey.role).join(EventKey, EventKey.event_id == Event.id)
@@ -110,8 +100,11 @@ def trail(ctx: Ctx, text: str, *, limit: int, after: int | None) -> tuple[dict, 
     rows = ctx.db.execute(stmt).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    events = [event_view(event, role) for event, role in rows]
-    return describe_key(ctx.db, key), events, (rows[-1][0].id if more else None)
+    readable = visibility.readable_events(ctx.db, ctx.actor, key, [e for e, _ in rows])
+    events = [event_view(event, role) if event.id in readable
+              else visibility.placeholder(event, ctx.tz) for event, role in rows]
+    return (describe_key(ctx.db, key, ctx.actor), events,
+            (rows[-1][0].id if more else None))
 
 
 def event_view(event: Event, role: str | None = None) -> dict:

@@ -13,16 +13,17 @@ from trace_service.feedback.models import Complaint, Review
 from trace_service.orders.models import Order
 from trace_service.orders.services import get_order
 from trace_service.people.models import Person
-from trace_service.people.services import upsert_person
+from trace_service.people.services import find_by_ref, scope_of, upsert_person
 
 COMPLAINT_FLOW = {"open": ("accepted", "rejected"), "accepted": ("resolved", "rejected")}
 
 
-def _reviewer(ctx: Ctx, reviewer: dict) -> Person | None:
+def _reviewer(ctx: Ctx, order: Order, reviewer: dict) -> Person | None:
+    """The reviewer named by id or by the merchant's own account reference for the buyer."""
     if reviewer.get("id"):
         return ctx.db.get(Person, reviewer["id"])
     if reviewer.get("external_ref"):
-        return ctx.db.scalar(select(Person).where(Person.external_ref == reviewer["external_ref"]))
+        return find_by_ref(ctx.db, reviewer["external_ref"], order.merchant_id)
     return None
 
 
@@ -30,7 +31,7 @@ def add_review(ctx: Ctx, order_id: str, *, reviewer: dict, rating: int | None, t
                appended: bool) -> Review:
     """A review counts only from the buyer who received the goods, after receipt."""
     order = get_order(ctx, order_id)
-    person = _reviewer(ctx, reviewer)
+    person = _reviewer(ctx, order, reviewer)
     if person is None or person.id != order.buyer_id:
         raise Forbidden("not_the_buyer", "only the buyer who received this order may review it")
     if order.status not in ("delivered", "returned"):
@@ -54,6 +55,7 @@ def add_review(ctx: Ctx, order_id: str, *, reviewer: dict, rating: int | None, t
         data["rating"] = rating
     record_event(ctx.db, biz_step="review", disposition="reviewed", actor=ctx.actor,
                  keys=[line.trace_key for line in order.lines], default_offset=ctx.tz_offset,
+                 parties=[order.merchant_id],
                  transactions={"order": order.id, "review": review.id}, data=data)
     return review
 
@@ -61,10 +63,10 @@ def add_review(ctx: Ctx, order_id: str, *, reviewer: dict, rating: int | None, t
 def file_complaint(ctx: Ctx, *, order_id: str, category: str, text: str,
                    complainant: dict | None, key: str | None) -> Complaint:
     order = ctx.db.get(Order, order_id)
-    if order is None:
+    if order is None or not (ctx.actor.sees_everything
+                             or ctx.actor.party_id == order.merchant_id):
         raise Unprocessable("order_not_found", f"order_id: order {order_id} does not exist; a "
                             "complaint must name a real order", field="order_id")
-    ctx.own_party(order.merchant_id, "order")
     keys = [line.trace_key for line in order.lines]
     trace_key = None
     if key:
@@ -76,12 +78,14 @@ def file_complaint(ctx: Ctx, *, order_id: str, category: str, text: str,
     complaint = Complaint(
         id=new_id("cmp"), order_id=order.id, merchant_id=order.merchant_id, category=category,
         text=text, trace_key_id=trace_key.id if trace_key else None,
-        complainant_id=(upsert_person(ctx.db, complainant).id if complainant else None),
+        complainant_id=(upsert_person(ctx.db, complainant, scope_of(ctx.actor)).id
+                        if complainant else None),
     )
     ctx.db.add(complaint)
     ctx.db.flush()
     record_event(ctx.db, biz_step="complaint", disposition="open", actor=ctx.actor, keys=keys,
                  default_offset=ctx.tz_offset,
+                 parties=[order.merchant_id],
                  transactions={"order": order.id, "complaint": complaint.id},
                  data={"category": category})
     return complaint
@@ -91,7 +95,7 @@ def get_complaint(ctx: Ctx, complaint_id: str) -> Complaint:
     complaint = ctx.db.get(Complaint, complaint_id)
     if complaint is None:
         raise NotFound("complaint_not_found", f"complaint {complaint_id} does not exist")
-    ctx.own_party(complaint.merchant_id, "complaint")
+    ctx.own_party(complaint.merchant_id, "complaint", complaint_id)
     return complaint
 
 
@@ -110,6 +114,7 @@ def update_complaint(ctx: Ctx, complaint_id: str, *, status: str,
         keys = [k for k in keys if k.id == complaint.trace_key_id]
     record_event(ctx.db, biz_step="complaint", disposition=status, actor=ctx.actor, keys=keys,
                  default_offset=ctx.tz_offset,
+                 parties=[order.merchant_id],
                  transactions={"order": order.id, "complaint": complaint.id},
                  data={"status": status})
     return complaint

@@ -46,7 +46,8 @@ TK, PCL, PI, ORD = (TraceKey.__table__, Parcel.__table__, ParcelItem.__table__,
 _KEY_COLUMNS = (TK.c.id, TK.c.key, TK.c.kind, TK.c.state, TK.c.lot_id, TK.c.container_id,
                 TK.c.updated_at)
 _PARCEL_COLUMNS = (PCL.c.id, PCL.c.trace_key_id, PCL.c.order_id, PCL.c.carrier_id,
-                   PCL.c.dispatched_at, PCL.c.delivered_at, PCL.c.last_point_id)
+                   PCL.c.merchant_id, PCL.c.dispatched_at, PCL.c.delivered_at,
+                   PCL.c.last_point_id)
 _N_KEY = len(_KEY_COLUMNS)
 
 
@@ -79,12 +80,12 @@ class _Key:
 
 
 class _Parcel:
-    __slots__ = ("id", "trace_key_id", "order_id", "carrier_id", "dispatched_at",
-                 "delivered_at", "last_point_id", "contents", "moved")
+    __slots__ = ("id", "trace_key_id", "order_id", "carrier_id", "merchant_id",
+                 "dispatched_at", "delivered_at", "last_point_id", "contents", "moved")
 
     def __init__(self, row, contents: list[_Key]):
-        (self.id, self.trace_key_id, self.order_id, self.carrier_id, self.dispatched_at,
-         self.delivered_at, self.last_point_id) = row
+        (self.id, self.trace_key_id, self.order_id, self.carrier_id, self.merchant_id,
+         self.dispatched_at, self.delivered_at, self.last_point_id) = row
         self.contents = contents
         self.moved: dict[str, object] = {}
 
@@ -283,11 +284,11 @@ def _apply(ctx: Ctx, batch: _Batch, s: dict, ref, point, today, now):
                             "of parcel labels (SSCC or waybill)", key=ref.key)
     tk = batch.by_key.get(ref.key)
     parcel = batch.parcels.get(tk.id) if tk is not None else None
-    if parcel is None:
-        raise NotFound("unknown_parcel", f"parcel {ref.key} is not registered", key=ref.key)
-    if parcel.carrier_id != ctx.actor.party_id:
-        raise Forbidden("not_your_parcel", f"parcel {ref.key} travels with another carrier",
-                        key=ref.key)
+    if parcel is None or parcel.carrier_id != ctx.actor.party_id:
+        # Another carrier's parcel is answered like an unknown one: its existence is not
+        # this device's to learn.
+        raise NotFound("unknown_parcel", f"parcel {ref.key} is not registered with your "
+                       "carrier", key=ref.key)
     step, when = s["step"], s["device_time"]
     if batch.is_duplicate(ref.key, step, point.id, when):
         return None, []
@@ -321,6 +322,7 @@ def _apply(ctx: Ctx, batch: _Batch, s: dict, ref, point, today, now):
         biz_step=step, disposition=disposition, actor=ctx.actor, keys=[tk], contents=contents,
         point_id=point.id, gln=point.gln, event_time=when, allow_future=True, now=now,
         default_offset=ctx.tz_offset, event_id=s["id"], transactions=transactions,
+        parties=[parcel.merchant_id, parcel.carrier_id],
         data={"device_seq": s["seq"]},
     )
     return draft, warnings

@@ -2,7 +2,7 @@
 
 The key, the checkpoints and consistency proofs are public: they hold hashes, sizes and
 times only. An inclusion proof carries the event's content, so it needs ``trail:read`` and
-is scoped like the trail (a merchant or carrier sees events of its own goods and parcels).
+is scoped like the trail: only to the parties the event concerns (trace_service.visibility).
 """
 
 from __future__ import annotations
@@ -11,11 +11,8 @@ import base64
 
 from flask import current_app, g
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
-from trace_service.chain.models import EventKey, TraceKey
-from trace_service.chain.services import visible_to
-from trace_service.context import Ctx
+from trace_service import visibility
 from trace_service.db import get_db
 from trace_service.http import PUBLIC, require
 from trace_service.ledger import services, settings
@@ -76,15 +73,9 @@ def inclusion(args):
     """The proof bundle of one event: content, sequence number, audit path and the signed
     checkpoint it leads to. Save it as a file and check it with ``trace-scan verify``."""
     actor = g.actor
-    tz = current_app.config["DEFAULT_TZ_OFFSET"]
 
     def visible(db, event):
-        ctx = Ctx(db=db, actor=actor, tz_offset=tz)
-        if actor.sees_everything or (actor.party_id and event.party_id == actor.party_id):
-            return True
-        keys = db.scalars(select(TraceKey).join(EventKey, EventKey.trace_key_id == TraceKey.id)
-                          .where(EventKey.event_id == event.id)).all()
-        return any(visible_to(ctx, key) for key in keys)
+        return visibility.may_read_event(db, actor, event)
 
     return services.inclusion_bundle(get_db(), _key(), args["event_id"], args["size"],
                                      visible=visible)

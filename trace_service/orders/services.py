@@ -15,13 +15,14 @@ from trace_service.chain.events import record_event
 from trace_service.chain.models import TraceKey
 from trace_service.chain.services import find_key, lock, refuse_if_blocked
 from trace_service.context import Ctx
+from trace_service.custody.services import IN_STOCK, check_unit_custody, take
 from trace_service.db import new_id, utcnow
 from trace_service.errors import Conflict, NotFound, Unprocessable
 from trace_service.inspect.movements import lines_sold
 from trace_service.orders.models import Order, OrderLine, Return, ReturnItem
 from trace_service.people.services import upsert_person
 
-SELLABLE = ("commissioned", "returned")
+SELLABLE = IN_STOCK
 RETURN_WINDOW = dt.timedelta(days=7)
 
 
@@ -29,7 +30,7 @@ def get_order(ctx: Ctx, order_id: str) -> Order:
     order = ctx.db.get(Order, order_id)
     if order is None:
         raise NotFound("order_not_found", f"order {order_id} does not exist", order=order_id)
-    ctx.own_party(order.merchant_id, "order")
+    ctx.own_party(order.merchant_id, "order", order_id)
     return order
 
 
@@ -62,16 +63,25 @@ def place_order(ctx: Ctx, *, order_no: str, buyer: dict, consignee: dict | None,
     keys = lock(ctx.db, [k for _, k, _ in resolved])
     today = ctx.today()
     for (listing, _, qty), key in zip(resolved, keys):
-        if key.kind == "unit" and key.state not in SELLABLE:
-            raise Conflict("already_sold", f"{key.key} was already sold (its state is "
-                           f"{key.state}); one serial can be sold once", key=key.key,
-                           state=key.state)
+        if key.kind == "unit":
+            # Custody first: a party that does not hold the pack learns nothing of its state.
+            check_unit_custody(key, merchant_id, "sold")
+            if key.state == "shipped":
+                raise Conflict("not_in_stock", f"{key.key} is on its way to another party; "
+                               "it can be sold by whoever receives it", key=key.key,
+                               state=key.state)
+            if key.state not in SELLABLE:
+                raise Conflict("already_sold", f"{key.key} was already sold (its state is "
+                               f"{key.state}); one serial can be sold once", key=key.key,
+                               state=key.state)
         refuse_if_blocked(key, today, "sold")
+        if key.kind == "lot":
+            take(ctx.db, key, merchant_id, qty, "sold")
 
     order = Order(
         id=new_id("ord"), merchant_id=merchant_id, order_no=order_no,
-        buyer_id=upsert_person(ctx.db, buyer).id,
-        consignee_id=(upsert_person(ctx.db, consignee).id if consignee else None),
+        buyer_id=upsert_person(ctx.db, buyer, merchant_id).id,
+        consignee_id=(upsert_person(ctx.db, consignee, merchant_id).id if consignee else None),
         payment_channel=payment["channel"], payment_reference=payment["reference"],
         total_cents=sum(listing.price_cents * qty for listing, _, qty in resolved),
         currency=resolved[0][0].currency,
@@ -95,6 +105,7 @@ def place_order(ctx: Ctx, *, order_no: str, buyer: dict, consignee: dict | None,
         action="ADD", actor=ctx.actor, keys=keys, default_offset=ctx.tz_offset,
         quantities={k.id: qty for (_, _, qty), k in zip(resolved, keys) if k.kind == "lot"},
         event_time=event_time,
+        parties=[merchant_id],
         transactions={"order": order.id,
                       "listing": ",".join(sorted({l.id for l, _, _ in resolved}))},
         data={"payment_channel": order.payment_channel},
@@ -153,6 +164,7 @@ def request_return(ctx: Ctx, order_id: str, *, keys: list[str], reason: str) -> 
     ctx.db.refresh(ret)
     record_event(ctx.db, biz_step="return_request", disposition="return_requested",
                  actor=ctx.actor, keys=rows, default_offset=ctx.tz_offset,
+                 parties=[order.merchant_id],
                  transactions={"order": order.id, "return": ret.id}, data={"reason": reason})
     return ret
 
@@ -175,5 +187,6 @@ def receive_return(ctx: Ctx, return_id: str) -> Return:
     order.status = "returned"
     record_event(ctx.db, biz_step="return_receipt", disposition="returned", actor=ctx.actor,
                  keys=keys, default_offset=ctx.tz_offset,
+                 parties=[order.merchant_id],
                  transactions={"order": order.id, "return": ret.id})
     return ret

@@ -84,15 +84,18 @@ def create_device(ctx: Ctx, *, label: str, point_id: str, carrier_id: str) -> De
 
 def create_staff(ctx: Ctx, *, carrier_id: str, staff_no: str, person: dict,
                  point_id: str | None) -> Staff:
-    ctx.own_party(carrier_id, "carrier")
+    ctx.own_party(carrier_id, "party", carrier_id)
     _party_of_kind(ctx, carrier_id, "carrier")
     if point_id:
-        get_point(ctx, point_id)
+        point = ctx.db.get(LogisticsPoint, point_id)
+        if point is None or point.carrier_id != carrier_id:
+            raise Unprocessable("point_not_found", f"point_id: no point {point_id} of carrier "
+                                f"{carrier_id}", field="point_id")
     if ctx.db.scalar(select(Staff.id).where(Staff.carrier_id == carrier_id,
                                             Staff.staff_no == staff_no)):
         raise Conflict("staff_exists", f"staff number {staff_no} is already registered")
     staff = Staff(id=new_id("stf"), carrier_id=carrier_id, staff_no=staff_no,
-                  person_id=upsert_person(ctx.db, person).id, point_id=point_id)
+                  person_id=upsert_person(ctx.db, person, carrier_id).id, point_id=point_id)
     ctx.db.add(staff)
     ctx.db.flush()
     return staff

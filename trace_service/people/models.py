@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String
+from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trace_service.db import Base, UTCDateTime, utcnow
@@ -17,11 +17,16 @@ from trace_service.db import Base, UTCDateTime, utcnow
 
 class Person(Base):
     __tablename__ = "persons"
+    __table_args__ = (UniqueConstraint("scope", "external_ref"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    # The platform's own account reference for this person (e.g. a buyer account id), so
-    # the same buyer maps to the same pseudonymous id across orders.
-    external_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # Whose record this is: the party that wrote it (its ``pty_`` id), or ``operator`` for
+    # the platform operator's administrators, inspectors and consumer desk. A party only
+    # ever finds, updates or sees the ids of its own persons.
+    scope: Mapped[str] = mapped_column(String(40), default="operator")
+    # The writing party's own account reference for this person (e.g. a buyer account id),
+    # so the same buyer keeps one pseudonymous id across that party's orders.
+    external_ref: Mapped[str | None] = mapped_column(String(100))
     name: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(String(500))

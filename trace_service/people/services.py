@@ -11,19 +11,25 @@ from trace_service.db import new_id, utcnow
 from trace_service.people.models import Person
 
 
-def upsert_person(db: Session, data: dict | None) -> Person | None:
+def scope_of(actor) -> str:
+    """The scope persons written by ``actor`` belong to (see ``Person.scope``)."""
+    return actor.party_id or "operator"
+
+
+def upsert_person(db: Session, data: dict | None, scope: str) -> Person | None:
     """The person for ``data`` (name / phone / address / external_ref), made if new.
 
-    With an ``external_ref`` (the platform's account id) the same buyer keeps one
-    pseudonymous id across orders; the newest contact details win.
+    An ``external_ref`` is the writing party's own account id: within that party's
+    ``scope`` the same buyer keeps one pseudonymous id across orders and the newest contact
+    details win; another party's person with the same reference is never found or touched.
     """
     if not data:
         return None
     ref = data.get("external_ref")
     if ref:
-        person = _get_or_insert_by_ref(db, ref)
+        person = _get_or_insert_by_ref(db, ref, scope)
     else:
-        person = Person(id=new_id("psn"))
+        person = Person(id=new_id("psn"), scope=scope)
         db.add(person)
     for field in ("name", "phone", "address"):
         if data.get(field):
@@ -32,17 +38,22 @@ def upsert_person(db: Session, data: dict | None) -> Person | None:
     return person
 
 
-def _get_or_insert_by_ref(db: Session, ref: str) -> Person:
-    """One person per account reference, even when two requests for a new buyer race:
-    ``INSERT ... ON CONFLICT DO NOTHING`` lets the loser read the winner's row."""
-    person = db.scalar(select(Person).where(Person.external_ref == ref))
+def find_by_ref(db: Session, ref: str, scope: str) -> Person | None:
+    return db.scalar(select(Person).where(Person.scope == scope, Person.external_ref == ref))
+
+
+def _get_or_insert_by_ref(db: Session, ref: str, scope: str) -> Person:
+    """One person per account reference and scope, even when two requests for a new buyer
+    race: ``INSERT ... ON CONFLICT DO NOTHING`` lets the loser read the winner's row."""
+    person = find_by_ref(db, ref, scope)
     if person is not None:
         return person
     dialect = db.get_bind().dialect.name
     insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
-    db.execute(insert(Person).values(id=new_id("psn"), external_ref=ref, created_at=utcnow())
-               .on_conflict_do_nothing(index_elements=["external_ref"]))
-    return db.scalar(select(Person).where(Person.external_ref == ref))
+    db.execute(insert(Person).values(id=new_id("psn"), scope=scope, external_ref=ref,
+                                     created_at=utcnow())
+               .on_conflict_do_nothing(index_elements=["scope", "external_ref"]))
+    return find_by_ref(db, ref, scope)
 
 
 def mask_name(name: str | None) -> str | None:
@@ -73,8 +84,12 @@ def mask_address(address: str | None) -> str | None:
     return address[:6] + "*" * min(len(address) - 6, 8) if len(address) > 6 else "*" * len(address)
 
 
-def masked(person: Person | None) -> dict | None:
+def masked(person: Person | None, actor=None) -> dict | None:
+    """Masked contact details; the ``psn_`` id only for the party that wrote the person (or
+    the operator: no ``actor``)."""
     if person is None:
         return None
-    return {"id": person.id, "name": mask_name(person.name), "phone": mask_phone(person.phone),
+    from trace_service.visibility import person_id_for
+
+    return {"id": person.id if actor is None else person_id_for(actor, person), "name": mask_name(person.name), "phone": mask_phone(person.phone),
             "address": mask_address(person.address)}

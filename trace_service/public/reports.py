@@ -110,10 +110,11 @@ def file_report(db: Session, key: TraceKey, *, category: str, text: str,
                                          Event.content.contains(complaint.id))
             .order_by(Event.id.desc()).limit(1))
     else:
-        person = upsert_person(db, contact) if contact else None
+        person = upsert_person(db, contact, "operator") if contact else None
         report.reporter_id = person.id if person else None
         event = record_event(db, biz_step="complaint", disposition="open", actor=CONSUMER_DESK,
                              keys=[key], default_offset=tz_offset,
+                             parties=[key.owner_id if key.kind != "parcel" else None],
                              transactions={"report": report.id},
                              data={"category": category, "source": "consumer"})
         report.event_id = event.event_id

@@ -22,7 +22,7 @@ from trace_service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from trace_service.inspect.movements import parcel_packed, parcels_moved
 from trace_service.orders.services import get_order
 from trace_service.parties.models import LogisticsPoint, Party
-from trace_service.people.services import upsert_person
+from trace_service.people.services import scope_of, upsert_person
 from trace_service.shipping.models import Parcel, ParcelItem, Receipt
 from trace_service.shipping.rules import apply_move, check_dispatch, check_receipt, check_scan
 
@@ -96,6 +96,7 @@ def pack(ctx: Ctx, order_id: str, *, parcel_key: str, carrier_id: str,
                  event_type="AggregationEvent", action="ADD", actor=ctx.actor, keys=[],
                  parent=parcel_tk, contents=keys, event_time=event_time,
                  default_offset=ctx.tz_offset,
+                 parties=[order.merchant_id, carrier.id],
                  transactions={"order": order.id, "carrier": carrier.id},
                  data={"quantities": {k.key: q for (_, q), k in zip(wanted, keys)
                                       if k.kind == "lot"}})
@@ -115,7 +116,7 @@ def get_parcel(ctx: Ctx, parcel_key: str) -> Parcel:
     if not a.sees_everything and a.party_id not in (parcel.merchant_id, parcel.carrier_id):
         raise NotFound("parcel_not_found", f"no parcel {parcel_key}")
     if a.role == "device" and parcel.carrier_id != a.party_id:
-        raise Forbidden("not_your_parcel", "this parcel travels with another carrier")
+        raise NotFound("parcel_not_found", f"no parcel {parcel_key}")
     return parcel
 
 
@@ -137,6 +138,7 @@ def dispatch(ctx: Ctx, parcel_key: str, *, event_time: dt.datetime | None) -> Pa
     record_event(ctx.db, biz_step="dispatch", disposition="in_transit", actor=ctx.actor,
                  keys=[tk], contents=contents, event_time=event_time,
                  default_offset=ctx.tz_offset,
+                 parties=[parcel.merchant_id, parcel.carrier_id],
                  transactions={"order": parcel.order_id, "carrier": parcel.carrier_id})
     return parcel
 
@@ -160,12 +162,14 @@ def scan(ctx: Ctx, *, key_text: str, step: str, point_id: str | None,
         ctx.db, biz_step=step, disposition="in_transit", actor=ctx.actor, keys=[tk],
         contents=contents, point_id=point_id, gln=point.gln, event_time=event_time,
         default_offset=ctx.tz_offset, event_id=event_id,
+        parties=[parcel.merchant_id, parcel.carrier_id],
         transactions={"order": parcel.order_id}, data=data)
     return parcel, tk, event
 
 
 def _scan_point(ctx: Ctx, point_id: str | None) -> str:
-    """A device scans only at its own point; others must name one."""
+    """A device scans only at its own point; a carrier names one of its own points (another
+    carrier's point is answered like one that does not exist)."""
     if ctx.actor.point_id:
         if point_id and point_id != ctx.actor.point_id:
             raise Forbidden("wrong_point", f"this device is bound to point {ctx.actor.point_id}"
@@ -175,8 +179,10 @@ def _scan_point(ctx: Ctx, point_id: str | None) -> str:
     if not point_id:
         raise Unprocessable("point_required", "point_id: say where this happened",
                             field="point_id")
-    if ctx.db.get(LogisticsPoint, point_id) is None:
-        raise Unprocessable("point_not_found", f"point_id: no point {point_id}",
+    point = ctx.db.get(LogisticsPoint, point_id)
+    if point is None or not (ctx.actor.sees_everything
+                             or point.carrier_id == ctx.actor.party_id):
+        raise Unprocessable("point_not_found", f"point_id: no point {point_id} of yours",
                             field="point_id")
     return point_id
 
@@ -194,13 +200,15 @@ def receive(ctx: Ctx, parcel_key: str, *, signer: dict | None, method: str,
     parcel.delivered_at = event_time or now
     parcels_moved(ctx.db, [tk.id], "delivered")
     receipt = Receipt(id=new_id("rcp"), parcel_id=parcel.id, method=method,
-                      signer_id=(upsert_person(ctx.db, signer).id if signer else None),
+                      signer_id=(upsert_person(ctx.db, signer, scope_of(ctx.actor)).id
+                                 if signer else None),
                       signed_at=event_time or now, point_id=point_id)
     ctx.db.add(receipt)
     mark_order_delivered_if_complete(ctx.db, parcel.order_id)
     record_event(ctx.db, biz_step="receipt", disposition="delivered", actor=ctx.actor,
                  keys=[tk], contents=contents, point_id=point_id, event_time=event_time,
                  default_offset=ctx.tz_offset,
+                 parties=[parcel.merchant_id, parcel.carrier_id],
                  transactions={"order": parcel.order_id, "receipt": receipt.id},
                  data={"method": method})
     ctx.db.flush()
