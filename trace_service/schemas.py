@@ -82,3 +82,17 @@ EventTime = fields.AwareDateTime(
     load_default=None,
     metadata={"description": "When it happened, with its UTC offset; default: now"},
 )
+
+
+class PersonId(fields.String):
+    """A ``psn_`` id in a response: shown only to the party that wrote that person (and to
+    administrators and inspectors), null for anyone else (trace_service.visibility)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        from flask import g
+
+        from trace_service import db as dbmod
+        from trace_service.visibility import shown_person_id
+
+        return super()._serialize(shown_person_id(dbmod.session(), g.actor, value), attr, obj,
+                                  **kwargs)

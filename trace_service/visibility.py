@@ -102,6 +102,15 @@ def placeholder(event: Event, tz: dt.tzinfo) -> dict:
             "date": event.event_time.astimezone(tz).date().isoformat()}
 
 
+def shown_person_id(db: Session, actor: Actor, person_id: str | None) -> str | None:
+    """``person_id`` if the caller may see it (see ``person_id_for``), else None."""
+    if person_id is None or actor.sees_everything:
+        return person_id
+    from trace_service.people.models import Person
+
+    return person_id_for(actor, db.get(Person, person_id))
+
+
 def person_id_for(actor: Actor, person) -> str | None:
     """A ``psn_`` id is handed only to the party that wrote that person (and the operator)."""
     if person is None:

@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from trace_service.feedback.models import COMPLAINT_CATEGORIES, COMPLAINT_STATUSES
-from trace_service.schemas import PersonIn, PersonRef, text
+from trace_service.schemas import PersonId, PersonIn, PersonRef, text
 
 
 class ReviewIn(Schema):
@@ -15,7 +15,7 @@ class ReviewIn(Schema):
 class ReviewOut(Schema):
     id = fields.String()
     order_id = fields.String()
-    reviewer_id = fields.String()
+    reviewer_id = PersonId(allow_none=True)
     sequence = fields.Integer()
     rating = fields.Integer(allow_none=True)
     text = fields.String()
@@ -40,7 +40,7 @@ class ComplaintOut(Schema):
     id = fields.String()
     order_id = fields.String()
     merchant_id = fields.String()
-    complainant_id = fields.String(allow_none=True)
+    complainant_id = PersonId(allow_none=True)
     category = fields.String()
     text = fields.String()
     status = fields.String()

@@ -221,21 +221,25 @@ STEPS = {
            "sale": "Sold", "packing": "Packed", "dispatch": "Handed to the carrier",
            "arrive": "Arrived", "depart": "Departed", "receipt": "Delivered",
            "return_request": "Return requested", "return_receipt": "Returned to the seller",
-           "complaint": "Complaint filed", "review": "Reviewed"},
+           "complaint": "Complaint filed", "review": "Reviewed",
+           "shipping": "Shipped to the next trader", "receiving": "Received into stock"},
     "zh-CN": {"commissioning": "生产赋码登记", "listing": "上架销售", "sale": "售出",
               "packing": "打包", "dispatch": "交付承运商发货", "arrive": "到达",
               "depart": "离开", "receipt": "已签收", "return_request": "申请退货",
-              "return_receipt": "退回商家", "complaint": "投诉", "review": "评价"},
+              "return_receipt": "退回商家", "complaint": "投诉", "review": "评价",
+              "shipping": "发往下游经营者", "receiving": "收货入库"},
 }
 
 STATES = {
     "en": {"commissioned": "in stock, not sold", "sold": "sold", "packed": "packed",
            "dispatched": "dispatched", "in_transit": "in transit", "delivered": "delivered",
            "return_requested": "return requested", "returned": "returned to the seller",
-           "active": "active"},
+           "active": "active", "shipped": "on its way to a trader",
+           "received": "in stock, not sold"},
     "zh-CN": {"commissioned": "在库未售", "sold": "已售出", "packed": "已打包",
               "dispatched": "已发货", "in_transit": "运输中", "delivered": "已签收",
-              "return_requested": "退货中", "returned": "已退回商家", "active": "在售"},
+              "return_requested": "退货中", "returned": "已退回商家", "active": "在售",
+              "shipped": "经营者间运输中", "received": "在库未售"},
 }
 
 CATEGORIES = {

@@ -33,8 +33,8 @@ from trace_service.public.resolve import Target
 from trace_service.shipping.models import Parcel
 
 #: Steps of a unit's journey, and of a parcel's; events of other steps are not shown.
-UNIT_STEPS = ("commissioning", "sale", "packing", "dispatch", "arrive", "depart", "receipt",
-              "return_request", "return_receipt")
+UNIT_STEPS = ("commissioning", "shipping", "receiving", "sale", "packing", "dispatch", "arrive",
+              "depart", "receipt", "return_request", "return_receipt")
 PARCEL_STEPS = ("packing", "dispatch", "arrive", "depart", "receipt")
 LOT_STEPS = ("commissioning", "listing")
 MAX_EVENTS = 300
@@ -97,11 +97,20 @@ def _product(db: Session, gtin: str) -> Product:
     return product
 
 
+def public_maker_id(product: Product) -> str:
+    """The maker a consumer is shown: the named maker once it confirmed, else the brand
+    owner (a party cannot make another party appear as its product's maker)."""
+    if product.maker_confirmed or not product.brand_owner_id:
+        return product.maker_id
+    return product.brand_owner_id
+
+
 def _product_facts(db: Session, product: Product, today: dt.date,
                    directory: Directory) -> dict:
+    maker = public_maker_id(product)
     return {"product": {"gtin": product.gtin, "name": product.name,
                         "category": product.category},
-            "maker": directory.parties(db, [product.maker_id], today).get(product.maker_id)}
+            "maker": directory.parties(db, [maker], today).get(maker)}
 
 
 def party_view(party: Party | None, today: dt.date) -> dict | None:
@@ -138,7 +147,8 @@ def _unit_facts(db: Session, key: TraceKey, target: Target, today: dt.date,
                        key=target.key, lot=target.lot)
     product = _product(db, key.gtin)
     events = _events(db, key.id, UNIT_STEPS)
-    parties = directory.parties(db, [e.party_id for e in events] + [product.maker_id], today)
+    parties = directory.parties(db, [e.party_id for e in events] + [public_maker_id(product)],
+                                today)
     journey = _journey(db, events, parties, directory)
     sales = [e for e in events if e.biz_step == "sale"]
     identifiers = target.identifiers()

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from trace_service.schemas import EventTime, PersonIn, text
+from trace_service.schemas import EventTime, PersonId, PersonIn, text
 from trace_service.shipping.services import RECEIPT_METHODS, SCAN_STEPS
 
 
@@ -71,7 +71,7 @@ class ReceiptIn(Schema):
 class ReceiptOut(Schema):
     id = fields.String()
     parcel_id = fields.String()
-    signer_id = fields.String(allow_none=True)
+    signer_id = PersonId(allow_none=True)
     method = fields.String()
     signed_at = fields.DateTime()
     point_id = fields.String(allow_none=True)

@@ -108,8 +108,11 @@ def get_parcel(ctx: Ctx, parcel_key: str) -> Parcel:
     if parcel_key.startswith("pcl_"):
         parcel = ctx.db.get(Parcel, parcel_key)
     else:
-        key = find_key(ctx.db, parcel_key, "parcel")
-        parcel = ctx.db.scalar(select(Parcel).where(Parcel.trace_key_id == key.id))
+        try:
+            key = find_key(ctx.db, parcel_key, "parcel")
+        except NotFound:
+            key = None  # answered below like another party's parcel
+        parcel = key and ctx.db.scalar(select(Parcel).where(Parcel.trace_key_id == key.id))
     if parcel is None:
         raise NotFound("parcel_not_found", f"no parcel {parcel_key}")
     a = ctx.actor
