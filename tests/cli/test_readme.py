@@ -49,3 +49,5 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path):
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert '"biz_step": "receipt"' in proc.stdout
     assert '"code":"already_received"' in proc.stdout.replace(" ", "")
+    assert '"status":"received"' in proc.stdout.replace(" ", "")
+    assert '"code":"unknown_trace_key"' in proc.stdout.replace(" ", "")
