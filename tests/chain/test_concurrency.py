@@ -4,7 +4,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from tests.chain.flows import drug_code, sell, sell_drug
+from tests.chain.flows import MILK_LOT, drug_code, sell, sell_drug
 from tests.helpers import Caller
 from trace_service.chain.models import Event
 from trace_service.orders.models import Order
@@ -12,13 +12,13 @@ from trace_service.orders.models import Order
 THREADS = 8
 
 
-def race(app, world, attempt, count=THREADS):
+def race(app, world, attempt, count=THREADS, key=None):
     """Run ``attempt(caller, i)`` in ``count`` threads released at once; return responses."""
     barrier = threading.Barrier(count)
     results = [None] * count
 
     def run(i):
-        caller = Caller(app.test_client(), world.pharmacy.key)
+        caller = Caller(app.test_client(), key or world.pharmacy.key)
         barrier.wait()
         results[i] = attempt(caller, i)
 
@@ -76,3 +76,36 @@ def test_sale_after_a_lost_race_can_sell_another_serial(app, world):
     assert sell_drug(world, 1).status_code == 201
     assert sell_drug(world, 1).status_code == 409
     assert sell_drug(world, 2).status_code == 201
+
+
+def test_sales_racing_for_the_last_cases_of_a_lot_never_sell_more_than_is_held(app, world):
+    # The shop holds 500 cases; eight orders of 100 race: five fit, three are refused.
+    def attempt(caller, i):
+        return sell(world, caller, order_no=f"LOT-{i}", buyer={"external_ref": f"b{i}"},
+                    lines=[{"listing_id": world.ids["milk_listing"], "key": MILK_LOT,
+                            "quantity": 100}])
+
+    responses = race(app, world, attempt, key=world.merchant.key)
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * 5 + [409] * 3, [r.get_json() for r in responses]
+    assert {r.get_json()["error"]["code"] for r in responses if r.status_code == 409} == {
+        "not_enough_in_custody"}
+    assert world.merchant.ok("GET", "/api/v1/stock")["lots"] == []
+
+
+def test_a_transfer_received_twice_at_once_is_taken_into_stock_once(app, world):
+    from tests.world import MILK
+
+    shipped = world.dairy.ok("POST", "/api/v1/transfers", {
+        "destination_id": world.ids["foods"], "reference": "RACE",
+        "items": [{"key": MILK_LOT, "quantity": 50}]})
+
+    def attempt(caller, i):
+        return caller.post(f"/api/v1/transfers/{shipped['id']}/receive", {})
+
+    responses = race(app, world, attempt, key=world.merchant.key)
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [409] * (THREADS - 1), [r.get_json() for r in responses]
+    held = {lot["key"]: lot["quantity"] for lot in world.merchant.ok("GET", "/api/v1/stock")[
+        "lots"]}
+    assert held == {f"01/0{MILK}/10/L1": 550}

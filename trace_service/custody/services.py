@@ -165,7 +165,11 @@ def get_transfer(ctx: Ctx, transfer_id: str) -> Transfer:
 
 def receive(ctx: Ctx, transfer_id: str, *, event_time: dt.datetime | None) -> Transfer:
     """The destination takes the goods into its custody (CBV ``receiving``)."""
-    transfer = get_transfer(ctx, transfer_id)
+    get_transfer(ctx, transfer_id)
+    # Re-read under a row lock: of two receipts racing, the second waits and then sees
+    # ``received`` (on SQLite the write transaction already serialises them).
+    transfer = ctx.db.scalar(select(Transfer).where(Transfer.id == transfer_id)
+                             .with_for_update().execution_options(populate_existing=True))
     if ctx.actor.party_id != transfer.destination_id:
         raise Conflict("not_the_destination", f"transfer {transfer.id} is addressed to another "
                        "party; only the destination can receive it", transfer=transfer.id)
