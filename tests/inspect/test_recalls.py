@@ -115,3 +115,38 @@ def test_a_recall_names_lots_only_and_only_inspectors_open_one(world):
         response = caller.post("/api/v1/inspect/recalls", dict(RECALL, lots=[MILK_LOT]))
         assert response.status_code == 403, response.get_json()
     assert sell(world).status_code == 201
+
+
+def test_a_recall_names_the_traders_still_holding_the_goods_and_how_much(world):
+    from tests.world import DRUG
+
+    shipped = world.pharmacy.ok("POST", "/api/v1/transfers", {
+        "destination_id": world.ids["pharma"], "reference": "RETURN-TO-MAKER",
+        "items": [{"key": drug_code(3)}]})
+    assert sell(world, lines=[{"listing_id": world.ids["milk_listing"], "key": MILK_LOT,
+                               "quantity": 20}]).status_code == 201
+    recall = open_recall(world.inspector, MILK_LOT, f"01/0{DRUG}/10/B1")
+    held = {(h["party"], h["lot"]): (h["quantity"], h["units_in_stock"], h["units_in_transfer"])
+            for h in recall["holders"]}
+    assert held == {
+        ("Dairy", MILK_LOT): (500, 0, 0),
+        ("Fresh Foods", MILK_LOT): (480, 0, 0),
+        ("Pharmacy", f"01/0{DRUG}/10/B1"): (0, 5, 1),
+    }
+    world.pharma.ok("POST", f"/api/v1/transfers/{shipped['id']}/receive", {}, status=200)
+
+
+def test_recalled_goods_go_back_to_their_maker_and_nowhere_else(world):
+    from tests.world import DRUG
+
+    open_recall(world.inspector, f"01/0{DRUG}/10/B1")
+    elsewhere = world.pharmacy.post("/api/v1/transfers", {
+        "destination_id": world.ids["foods"], "reference": "X",
+        "items": [{"key": drug_code(2)}]})
+    assert elsewhere.status_code == 409 and error_of(elsewhere)["code"] == "recalled"
+    back = world.pharmacy.ok("POST", "/api/v1/transfers", {
+        "destination_id": world.ids["pharma"], "reference": "RECALL-RETURN-1",
+        "items": [{"key": drug_code(2)}]})
+    world.pharma.ok("POST", f"/api/v1/transfers/{back['id']}/receive", {}, status=200)
+    trail = world.pharma.ok("GET", "/api/v1/trail", key=drug_code(2))
+    assert trail["events"][-1]["biz_step"] == "receiving"

@@ -131,7 +131,9 @@ def ship(ctx: Ctx, *, destination_id: str, items: list[dict], reference: str,
     ctx.db.add(transfer)
     ctx.db.flush()
     for (_, qty), key in zip(wanted, keys):
-        refuse_if_blocked(key, today, "shipped")
+        if not _back_to_its_maker(ctx, key, dest.id):
+            # Recalled or expired goods move only back to their maker or brand owner.
+            refuse_if_blocked(key, today, "shipped")
         if key.kind == "unit":
             check_unit_custody(key, me, "shipped")
             if key.state not in IN_STOCK:
@@ -151,6 +153,14 @@ def ship(ctx: Ctx, *, destination_id: str, items: list[dict], reference: str,
                  source=me, destination=dest.id, parties=[carrier_id],
                  transactions={"transfer": transfer.id, "desadv": reference})
     return transfer
+
+
+def _back_to_its_maker(ctx: Ctx, key: TraceKey, destination_id: str) -> bool:
+    from trace_service.catalog.models import Product
+
+    product = ctx.db.get(Product, key.gtin) if key.gtin else None
+    return product is not None and destination_id in (product.maker_id,
+                                                       product.brand_owner_id)
 
 
 def get_transfer(ctx: Ctx, transfer_id: str) -> Transfer:

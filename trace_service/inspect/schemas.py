@@ -338,6 +338,10 @@ class RecallDetailOut(RecallOut):
     progress = fields.Dict()
     parcels_stopped = fields.List(fields.Dict(), metadata={"description": "Parcels carrying "
                                                            "recalled goods, not delivered"})
+    holders = fields.List(fields.Dict(), metadata={
+        "description": "Traders still holding recalled goods, per party and lot: lot "
+                       "quantities, units in stock, and units the party shipped that are "
+                       "not yet received (units_in_transfer)"})
 
 
 class RecallPage(Schema):

@@ -34,6 +34,7 @@ def detail_view(db, recall) -> dict:
     view["lots"] = jsonable(view["lots"])
     view["progress"] = services.progress(db, recall)
     view["parcels_stopped"] = jsonable(services.stopped_parcels(db, recall))
+    view["holders"] = services.holders(db, recall)
     return view
 
 

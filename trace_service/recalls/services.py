@@ -196,6 +196,38 @@ def progress(db: Session, recall: Recall) -> dict:
     }
 
 
+def holders(db: Session, recall: Recall) -> list[dict]:
+    """Traders still holding recalled goods (lot quantities, units in stock or shipped to
+    them): the stock to withdraw before it is sold, by party."""
+    from trace_service.custody.models import LotHolding
+    from trace_service.custody.services import IN_STOCK
+    from trace_service.parties.models import Party
+
+    lot_ids = [rl.lot_id for rl in recall.lots]
+    out: dict[tuple[str, str], dict] = {}
+
+    def row(party_id, lot_key):
+        return out.setdefault((party_id, lot_key), {"party_id": party_id, "lot": lot_key,
+                                                    "quantity": 0, "units_in_stock": 0,
+                                                    "units_in_transfer": 0})
+
+    for party_id, key, qty in db.execute(
+            select(LotHolding.party_id, TraceKey.key, LotHolding.quantity)
+            .join(TraceKey, TraceKey.id == LotHolding.trace_key_id)
+            .where(TraceKey.lot_id.in_(lot_ids), LotHolding.quantity > 0)):
+        row(party_id, key)["quantity"] += qty
+    lots = {lot.id: f"01/{lot.gtin}/10/{lot.lot}" for lot in (rl.lot for rl in recall.lots)}
+    for party_id, lot_id, state, n in db.execute(
+            select(TraceKey.owner_id, TraceKey.lot_id, TraceKey.state, func.count())
+            .where(TraceKey.lot_id.in_(lot_ids), TraceKey.kind == "unit",
+                   TraceKey.state.in_(IN_STOCK + ("shipped",)))
+            .group_by(TraceKey.owner_id, TraceKey.lot_id, TraceKey.state)):
+        entry = row(party_id, lots[lot_id])
+        entry["units_in_transfer" if state == "shipped" else "units_in_stock"] += n
+    names = _names(db, Party, {p for p, _ in out})
+    return [dict(v, party=names.get(v["party_id"])) for _, v in sorted(out.items())]
+
+
 def stopped_parcels(db: Session, recall: Recall, limit: int = PARCEL_LIST_LIMIT) -> list[dict]:
     """Parcels carrying recalled goods that have not been delivered: to stop or intercept."""
     parcel_tk = TraceKey.__table__.alias("parcel_tk")
