@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -15,7 +16,8 @@ from trace_service.config import ConfigError, _env_int
 from trace_service.http import error_response
 from trace_service.public import checks, csrf, i18n, pages
 from trace_service.public.cache import TTLCache
-from trace_service.public.ratelimit import TokenBucket, retry_after
+from trace_service.public import ratelimit
+from trace_service.public.ratelimit import Limit, retry_after
 from trace_service.public.views import Clock
 
 STATE = "trace_public"
@@ -25,10 +27,11 @@ _CHECK_SALT = "trace-public-check"
 
 @dataclass
 class PublicState:
-    """Per server process: rate-limit buckets, caches, the day's salt, visitors seen."""
+    """Per server process: rate limits (their counters are shared), caches, the day's salt,
+    visitors seen."""
 
-    pages: TokenBucket
-    reports: TokenBucket
+    pages: Limit
+    reports: Limit
     cache: TTLCache
     salts: checks.SaltBox
     trusted_proxies: int
@@ -55,16 +58,31 @@ def make_state(app) -> PublicState:
     """Read the settings (strictly: a bad value refuses to start) and make the state."""
     cache_seconds = setting(app, "PUBLIC_CACHE_SECONDS", "TRACE_PUBLIC_CACHE_SECONDS", 5)
     cache = TTLCache(cache_seconds)
+    counters, key = rate_counters(app), ratelimit.client_key(app.config["SECRET_KEY"])
     return PublicState(
-        pages=TokenBucket(setting(app, "PUBLIC_PAGES_PER_MINUTE",
-                                  "TRACE_PUBLIC_PAGES_PER_MINUTE", 60), 60.0),
-        reports=TokenBucket(setting(app, "PUBLIC_REPORTS_PER_HOUR",
-                                    "TRACE_PUBLIC_REPORTS_PER_HOUR", 5), 3600.0),
+        pages=Limit("pages", setting(app, "PUBLIC_PAGES_PER_MINUTE",
+                                     "TRACE_PUBLIC_PAGES_PER_MINUTE", 60), 60, counters, key),
+        reports=Limit("reports", setting(app, "PUBLIC_REPORTS_PER_HOUR",
+                                         "TRACE_PUBLIC_REPORTS_PER_HOUR", 5), 3600, counters,
+                      key),
         cache=cache, salts=checks.SaltBox(),
         trusted_proxies=setting(app, "PUBLIC_TRUSTED_PROXIES", "TRACE_PUBLIC_TRUSTED_PROXIES",
                                 0),
         pages_cache=TTLCache(cache_seconds, max_entries=2000),
         directory=pages.Directory(cache))
+
+
+def rate_counters(app):
+    """Where the rate limits count: Redis with ``TRACE_REDIS_URL``, else the database."""
+    url = app.config.get("REDIS_URL") or os.environ.get("TRACE_REDIS_URL")
+    if url:
+        prefix = app.config.get("REDIS_PREFIX") or os.environ.get("TRACE_REDIS_PREFIX",
+                                                                    "trace:")
+        try:
+            return ratelimit.RedisCounters(url, prefix)
+        except ValueError as exc:
+            raise ConfigError(f"TRACE_REDIS_URL: {exc}") from None
+    return ratelimit.DatabaseCounters(app.extensions["trace_db"])
 
 
 def state() -> PublicState:
