@@ -60,7 +60,8 @@ def test_the_place_a_phone_offers_becomes_the_first_checks_place(client, demo):
     response = client.post("/checks/place", data=dict(form, city="Beijing"),
                            **browser(agent="phone-a"))
     assert response.status_code == 303 and response.location.endswith(SN2 + "?placed=1")
-    body = _json(client, SN2, agent="phone-b")
+    # Another phone has another address: a user agent alone is not another device.
+    body = _json(client, SN2, agent="phone-b", address="198.51.100.2")
     assert body["checks"]["first_checked_place"] == "Beijing"
     warning = next(s for s in body["signals"] if s["code"] == "repeat_checks")
     assert "in Beijing" in warning["message"]
@@ -157,7 +158,7 @@ def test_a_recall_shows_the_banner_and_counts_checks_after_it(app, client, demo)
         db.execute(update(Lot).where(Lot.lot == "B2611007").values(recalled_at=utcnow()))
         db.commit()
     app.extensions["trace_public"].clear_caches()
-    body = _json(client, SN1, agent="after-recall")
+    body = _json(client, SN1, agent="after-recall", address="198.51.100.3")  # another phone
     assert body["recall"]["recalled_at"]
     warning = next(s for s in body["signals"] if s["code"] == "checked_after_recall")
     assert "1 times after the recall" in warning["message"]

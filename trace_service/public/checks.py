@@ -1,14 +1,34 @@
-"""Counting consumer checks of a unit, without storing who checked.
+"""Counting consumer checks of a unit, without storing who checked, and without letting a
+script inflate the count.
 
-A *check* is a consumer's GET of a unit's public page (HTML or JSON). Each is counted once
-per visitor per day: the visitor is ``HMAC-SHA256(salt of the day, client address + "\\n" +
-user agent)`` cut to 32 hex digits, and the salt is random, made on the first check of the
-day (service time zone) and deleted the day after, so the hash only de-duplicates within a
-day and can never be traced back to an address. Nothing else about the client is kept;
-the place is stored only if the consumer offers it (a city, or lat/lon rounded to 0.1°).
+A *check* is a consumer's GET of a unit's public page (HTML or JSON). Checks are counted per
+**device**, conservatively, because a count above one tells shoppers their pack may be a
+copy, and a competitor with a script would like a genuine pack to say so:
 
-Not counted: HEAD requests, browser prefetches (``Sec-Purpose``/``Purpose: prefetch``) and
-user agents that say they are bots, crawlers or link-preview fetchers.
+* **A device is its address, not its user agent.** Anyone can send a new ``User-Agent``
+  with every request; so an IPv4 address is one device whatever it claims to be, and an
+  IPv6 ``/64`` (one household's or phone's prefix) is one device. Phones sharing a home
+  connection count once: fewer warnings, never a false one.
+* **Automated clients are not counted**: no ``User-Agent``, one that names a bot, crawler,
+  link preview, HTTP library or command-line tool (``curl``, ``python-requests``, ``Go-http-
+  client``, headless browsers ...), or a request without ``Accept-Language`` (every browser
+  sends one).
+* **One network counts a few devices at most**: beyond ``NETWORK_DEVICES`` devices of one
+  IPv4 ``/24`` or IPv6 ``/48`` on one unit in a day (a script spreading over a block of
+  addresses), further checks from that network are not counted.
+
+A check that is not counted is still stored, marked ``counted = false``, so the page can
+say that checks from automated clients were left out; it never enters the count, the
+first check, the places or the signals.
+
+What is stored of the client is ``HMAC-SHA256(salt of the day, device)`` and the same of its
+network, cut to 32 hex digits; the salt is random, made on the first check of the day
+(service time zone) and deleted the day after, so the hashes only de-duplicate within a day
+and cannot be traced back to an address once the salt is gone. The place is stored only if
+the consumer offers it (a city, or lat/lon rounded to 0.1°).
+
+Not a check at all: HEAD requests and browser prefetches (``Sec-Purpose``/``Purpose:
+prefetch``).
 """
 
 from __future__ import annotations
@@ -16,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import math
 import re
 import secrets
@@ -33,20 +54,47 @@ from trace_service.public.models import ConsumerCheck, VisitorSalt
 
 #: Checks of one unit loaded in full; beyond this only counts and the first check are read.
 RECENT = 50
-_BOTS = re.compile(r"bot|crawl|spider|slurp|preview|facebookexternalhit|curl/|wget/|"
-                   r"python-requests|headless", re.I)
+#: User agents of automated clients: robots, link previews, HTTP libraries, tools.
+_BOTS = re.compile(
+    r"bot|crawl|spider|slurp|preview|facebookexternalhit|embedly|headless|phantomjs|"
+    r"curl|wget|python|httpx|aiohttp|go-http-client|java/|okhttp|libwww|scrapy|"
+    r"node-fetch|axios|undici|postman|insomnia|httpie|powershell|apache-httpclient|"
+    r"guzzle|ruby|perl|php/", re.I)
+#: Devices of one network (IPv4 /24, IPv6 /48) counted per unit and day (see module doc).
+NETWORK_DEVICES = 4
+#: What ``classify`` says of a request.
+PERSON, AUTOMATED = "person", "automated"
 #: A coarse place is matched to a known city within this distance (km).
 CITY_RADIUS_KM = 80.0
 
 
-def counts_as_check(method: str, user_agent: str, headers) -> bool:
-    """Whether a request is a consumer looking at the page (see module docstring)."""
+def classify(method: str, headers) -> str | None:
+    """``PERSON`` or ``AUTOMATED`` for a look at a unit's page, None for a request that is no
+    look at all (HEAD, a prefetch). ``headers`` maps header names to values."""
     if method != "GET":
-        return False
+        return None
     purpose = (headers.get("Sec-Purpose") or headers.get("Purpose") or "").lower()
     if "prefetch" in purpose or "prerender" in purpose:
-        return False
-    return not _BOTS.search(user_agent or "")
+        return None
+    agent = (headers.get("User-Agent") or "").strip()
+    if not agent or _BOTS.search(agent) or not headers.get("Accept-Language"):
+        return AUTOMATED
+    return PERSON
+
+
+def device_and_network(address: str) -> tuple[str, str]:
+    """The device and the network of a client address (see module docstring): an IPv4
+    address and its /24, or an IPv6 /64 and its /48. Anything else is its own both."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address, address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    if ip.version == 4:
+        return str(ip), str(ipaddress.ip_network(f"{ip}/24", strict=False))
+    return (str(ipaddress.ip_network(f"{ip}/64", strict=False)),
+            str(ipaddress.ip_network(f"{ip}/48", strict=False)))
 
 
 class SaltBox:
@@ -84,9 +132,10 @@ def _salt_of(database, day: dt.date) -> bytes:
     return salt
 
 
-def visitor_hash(salt: bytes, client_address: str, user_agent: str) -> str:
-    return hmac.new(salt, f"{client_address}\n{user_agent}".encode(),
-                    hashlib.sha256).hexdigest()[:32]
+def visitor_hash(salt: bytes, *parts: str) -> str:
+    """HMAC-SHA256 of ``parts`` under the day's salt, 32 hex digits: a device or a network
+    as stored (``visitor_hash(salt, device)``, ``visitor_hash(salt, "network", network)``)."""
+    return hmac.new(salt, "\n".join(parts).encode(), hashlib.sha256).hexdigest()[:32]
 
 
 @dataclass
@@ -105,22 +154,24 @@ class Check:
 class ChecksSummary:
     """What the page says about the checks of one unit (the same for every visitor)."""
 
-    count: int = 0
+    count: int = 0  # counted checks only, like everything else here but ``not_counted``
     first: Check | None = None
     first_visitor: tuple[dt.date, str] | None = None  # (day, visitor hash) of the first
     recent: list[Check] = field(default_factory=list)  # newest first, at most RECENT
     after: dict[str, int] = field(default_factory=dict)  # checks after a time, by label
+    not_counted: bool = False  # some checks looked automated and were left out
 
 
 def summarise(db: Session, trace_key_id: int,
               since: dict[str, dt.datetime] | None = None) -> ChecksSummary:
-    """Checks of a unit: one indexed query (three more only past ``RECENT`` checks)."""
+    """Counted checks of a unit, and whether some were not counted: two indexed queries
+    (three more only past ``RECENT`` checks)."""
     since = since or {}
     c = ConsumerCheck
+    mine = (c.trace_key_id == trace_key_id, c.counted)
     rows = db.execute(
         select(c.checked_at, c.city, c.latitude, c.longitude, c.day, c.visitor_hash)
-        .where(c.trace_key_id == trace_key_id)
-        .order_by(c.checked_at.desc(), c.id.desc()).limit(RECENT + 1)).all()
+        .where(*mine).order_by(c.checked_at.desc(), c.id.desc()).limit(RECENT + 1)).all()
     summary = ChecksSummary(recent=[Check(r.checked_at, r.city, r.latitude, r.longitude)
                                     for r in rows[:RECENT]])
     if len(rows) <= RECENT:
@@ -129,45 +180,56 @@ def summarise(db: Session, trace_key_id: int,
         summary.after = {label: sum(1 for r in rows if r.checked_at > when)
                          for label, when in since.items()}
     else:
-        summary.count = db.scalar(select(func.count()).where(c.trace_key_id == trace_key_id))
+        summary.count = db.scalar(select(func.count()).where(*mine))
         first = db.execute(select(c.checked_at, c.city, c.latitude, c.longitude, c.day,
-                                  c.visitor_hash).where(c.trace_key_id == trace_key_id)
+                                  c.visitor_hash).where(*mine)
                            .order_by(c.checked_at, c.id).limit(1)).first()
-        summary.after = {label: db.scalar(select(func.count()).where(
-            c.trace_key_id == trace_key_id, c.checked_at > when))
-            for label, when in since.items()}
+        summary.after = {label: db.scalar(select(func.count()).where(*mine, c.checked_at > when))
+                         for label, when in since.items()}
     if first is not None:
         summary.first = Check(first.checked_at, first.city, first.latitude, first.longitude)
         summary.first_visitor = (first.day, first.visitor_hash)
+    summary.not_counted = db.scalar(select(c.id).where(
+        c.trace_key_id == trace_key_id, ~c.counted).limit(1)) is not None
     return summary
 
 
 def record(database, trace_key_id: int, day: dt.date, visitor: str, now: dt.datetime,
-           since: dict[str, dt.datetime] | None = None) -> tuple[int, ChecksSummary]:
-    """Count this visitor's check of a unit, once a day, in a short transaction of its own,
+           since: dict[str, dt.datetime] | None = None, *, network: str | None = None,
+           counted: bool = True) -> tuple[int | None, ChecksSummary]:
+    """Note this device's check of a unit, once a day, in a short transaction of its own,
     and summarise the unit's checks (this one included) in the same transaction.
 
-    Returns ``(check id, summary)``; a visitor who already checked today (seen by another
-    server process, say) keeps the earlier check. On PostgreSQL the commit does not
-    wait for the WAL flush (``synchronous_commit = off`` for this transaction only): a
-    check is a signal, not evidence, and a crash may lose the last few hundred
-    milliseconds of them, never a chain event.
+    ``counted`` is False for a request that looked automated; a check is not counted
+    either when ``network`` already has ``NETWORK_DEVICES`` other counted devices on this
+    unit today. Returns ``(check id, summary)``, the id None when the check is not counted
+    (such a check gets no place form). A device that already checked today (seen by
+    another server process, say) keeps its earlier check, counted or not. On PostgreSQL
+    the commit does not wait for the WAL flush (``synchronous_commit = off`` for this
+    transaction only): a check is a signal, not evidence, and a crash may lose the last
+    few hundred milliseconds of them, never a chain event.
     """
+    c = ConsumerCheck
     insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[database.dialect]
     with database.write_session() as db:
         if database.dialect == "postgresql":
             db.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        mine = db.scalar(insert(ConsumerCheck).values(
-            trace_key_id=trace_key_id, day=day, visitor_hash=visitor, checked_at=now)
+        if counted and network is not None:
+            others = db.scalar(select(func.count()).where(
+                c.trace_key_id == trace_key_id, c.day == day, c.network_hash == network,
+                c.counted, c.visitor_hash != visitor))
+            counted = others < NETWORK_DEVICES
+        row = db.execute(insert(c).values(
+            trace_key_id=trace_key_id, day=day, visitor_hash=visitor, checked_at=now,
+            counted=counted, network_hash=network)
             .on_conflict_do_nothing(index_elements=["trace_key_id", "day", "visitor_hash"])
-            .returning(ConsumerCheck.id))
-        if mine is None:
-            mine = db.scalar(select(ConsumerCheck.id).where(
-                ConsumerCheck.trace_key_id == trace_key_id, ConsumerCheck.day == day,
-                ConsumerCheck.visitor_hash == visitor))
+            .returning(c.id, c.counted)).first()
+        if row is None:
+            row = db.execute(select(c.id, c.counted).where(
+                c.trace_key_id == trace_key_id, c.day == day, c.visitor_hash == visitor)).first()
         summary = summarise(db, trace_key_id, since)
         db.commit()
-    return mine, summary
+    return (row.id if row.counted else None), summary
 
 
 class SeenVisitors:

@@ -1,10 +1,11 @@
-"""Tables of the consumer side: checks of a serial, consumer reports, the daily salt.
+"""Tables of the consumer side: checks of a serial, consumer reports, the daily salt, the
+rate limits' counters.
 
 No raw IP address (nor user agent) is ever stored. A check keeps only a *visitor hash*:
-HMAC-SHA256 of the client address and user agent under a salt that is made at random for
-one day and deleted the day after (``visitor_salts``), so two checks by the same phone on
-the same day count once, and nobody, not even with the database and the app secret, can
-tell later which address made a check.
+HMAC-SHA256 of the device (its address; see ``checks``) under a salt that is made at random
+for one day and deleted the day after (``visitor_salts``), so two checks by the same phone
+on the same day count once, and nobody, not even with the database and the app secret, can
+tell once the salt is gone which address made a check.
 """
 
 from __future__ import annotations

@@ -139,7 +139,8 @@ def _page(target: Target):
     # Whole pages are cached too, per what can differ between visitors (the checks and
     # signals, the query string); a visitor's own token is put in afterwards.
     variant = (id(facts), target.kind, target.key or target.gtin, target.lot, t.lang,
-               request.full_path, summary.count if summary else None, mine_is_first,
+               request.full_path, summary.count if summary else None,
+               summary.not_counted if summary else None, mine_is_first,
                mine_id is not None, placed, repr([(s["code"], s["params"]) for s in found]))
     if web.wants_json():
         body = web.state().pages_cache.get_or_make(("json",) + variant, lambda: json.dumps(
@@ -206,17 +207,24 @@ def _unit_checks(facts: dict) -> tuple[checks.ChecksSummary, int | None, bool]:
     database = dbmod.get_db()
     day = web.today()
     key_id = facts["trace_key_id"]
-    agent = request.headers.get("User-Agent", "")
-    visitor = checks.visitor_hash(state.salts.get(database, day), web.client_address(), agent)
+    salt = state.salts.get(database, day)
+    # A device is its address (IPv6: its /64), whatever its user agent says (checks.py).
+    device, network = checks.device_and_network(web.client_address())
+    visitor = checks.visitor_hash(salt, device)
     since = {"recall": facts["recall"]["recalled_at"]} if facts.get("recall") else {}
     cache_key = ("checks", key_id, tuple(since.items()))
     seen = (key_id, day, visitor)
-    mine = state.seen.get(seen)
-    if mine is None and checks.counts_as_check(request.method, agent, request.headers):
-        mine, summary = checks.record(database, key_id, day, visitor, dbmod.utcnow(), since)
+    known = state.seen.get(seen)  # this device's check id; 0 if its check was not counted
+    kind = checks.classify(request.method, request.headers)
+    if known is None and kind is not None:
+        mine, summary = checks.record(
+            database, key_id, day, visitor, dbmod.utcnow(), since,
+            network=checks.visitor_hash(salt, "network", network),
+            counted=kind == checks.PERSON)
         state.cache.put(cache_key, summary)
-        state.seen.put(seen, mine)
+        state.seen.put(seen, mine or 0)
     else:
+        mine = known or None
         summary = state.cache.get(cache_key)
         if summary is None:
             with database.read_session() as db:

@@ -71,7 +71,8 @@ def checks_view(summary: ChecksSummary | None, mine_is_first: bool, t: Translato
                  place=t("checked_in", place=first_place) if first_place else "")
     return {"count": summary.count, "text": text,
             "first_at": summary.first.at if summary.first else None,
-            "first_place": first_place, "mine_is_first": mine_is_first}
+            "first_place": first_place, "mine_is_first": mine_is_first,
+            "not_counted": t("checks_not_counted") if summary.not_counted else None}
 
 
 def to_json(value):
@@ -108,7 +109,8 @@ def json_document(static: dict, summary: ChecksSummary | None, mine_is_first: bo
         out["checks"] = to_json({"count": summary.count,
                                  "first_checked_at": summary.first.at if summary.first else None,
                                  "first_checked_place": place_label(summary.first),
-                                 "this_is_the_first": mine_is_first})
+                                 "this_is_the_first": mine_is_first,
+                                 "automated_not_counted": summary.not_counted})
     out["signals"] = [{"code": s["code"], "level": s["level"],
                        "message": signal_message(s, t, clock)} for s in signals]
     out["language"] = t.lang
