@@ -10,11 +10,16 @@ import marshmallow as ma
 import swagger_ui_bundle
 from flask import Flask, current_app, g, has_request_context, jsonify, request, send_from_directory
 from flask_smorest import Api
+from flask_smorest.arguments import ArgumentsMixin
+from gunicorn.http.errors import NoMoreData, ParseException
 from sqlalchemy.exc import IntegrityError, OperationalError
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from trace_service import db as dbmod
+from trace_service import inputs
 from trace_service.auth.permissions import Actor
 from trace_service.auth.services import authenticate
 from trace_service.errors import DomainError, Forbidden, envelope
@@ -135,8 +140,47 @@ def _summarise(fields: dict, prefix: str = "") -> str:
     return "; ".join(parts)
 
 
+class TraceParser(FlaskParser):
+    """webargs' parser under the input rules of ``trace_service.inputs``: bodies read by
+    its strict JSON reader (duplicate keys, NUL, lone surrogates), and every value checked
+    against the type its schema field declares, not converted from another (``"5"`` is
+    no integer); wrong types are reported with the schema's own errors."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return webargs_core.missing
+        return inputs.loads(req.get_data(cache=True))
+
+    def _process_location_data(self, location_data, schema, req, location, unknown,
+                               validators):
+        kind = {"json": "json", "query": "query", "querystring": "query"}.get(location)
+        found = (inputs.strict_errors(schema, location_data, kind)
+                 if kind and location_data is not webargs_core.missing else None)
+        if not found:
+            return super()._process_location_data(location_data, schema, req, location,
+                                                  unknown, validators)
+        # Wrong types are reported together with the schema's own errors (a client fixes
+        # them all at once); the values the schema converted are not used.
+        try:
+            super()._process_location_data(location_data, schema, req, location, unknown,
+                                           validators)
+        except ma.ValidationError as error:
+            found = inputs.merge_errors(found, error.messages)
+        except OverflowError:  # a huge integer where a float is declared: ours suffice
+            pass
+        raise ma.ValidationError(found)
+
+
+# Every Blueprint's ``arguments`` decorator uses this one parser. Route modules import this
+# module before they declare routes, so every route is parsed under the rules.
+ArgumentsMixin.ARGUMENTS_PARSER = TraceParser()
+
+
 class BoundedInt(IntegerConverter):
-    """``<int:...>`` path parameters beyond a 64-bit integer do not match (404)."""
+    """``<int:...>`` path parameters beyond a 64-bit integer, or written with other
+    digits than 0-9, do not match (404)."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", 2**63 - 1)
@@ -170,12 +214,35 @@ def init_app(app: Flask) -> TraceApi:
 
     setattr(swagger_static, _PERMISSION_ATTR, PUBLIC)
 
+    app.before_request(_refuse_bad_text)
     app.before_request(_authorise)
     app.after_request(_finish_transaction)
     app.teardown_request(_close_session)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(Exception, _unexpected_error)
     return api
+
+
+def _refuse_bad_text():
+    """Query strings and forms, on every page and route: no NUL, no lone surrogate (JSON
+    bodies are checked as they are parsed, ``inputs.loads``)."""
+    try:
+        args = request.args
+    except UnicodeDecodeError:  # raw bytes that are not UTF-8 (percent-escapes are kept)
+        return error_response(400, "malformed_query", "the query string is not UTF-8")
+    try:
+        inputs.check_pairs(args.items(multi=True), "query")
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            inputs.check_pairs(request.form.items(multi=True), "form")
+    except DomainError as error:
+        return _domain_error(error)
+    return None
+
+
+def _has_body() -> bool:
+    """A Content-Length above 0, or a chunked body (whose length is not known)."""
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    return bool(request.content_length) or chunked
 
 
 def _authorise():
@@ -193,14 +260,9 @@ def _authorise():
         raise Forbidden("no_permission_declared", "this route is not open to anyone")
     if permission == PUBLIC:
         return None
-    if request.method in ("POST", "PUT", "PATCH") and request.content_length:
-        if not request.is_json:
-            return error_response(415, "unsupported_media_type",
-                                  "send the body as JSON with 'Content-Type: application/json'")
-        body = request.get_data(cache=True)
-        if b"\\u0000" in body or b"\x00" in body:
-            return error_response(422, "nul_character",
-                                  "text may not contain the NUL character (U+0000)")
+    if request.method in ("POST", "PUT", "PATCH") and _has_body() and not request.is_json:
+        return error_response(415, "unsupported_media_type",
+                              "send the body as JSON with 'Content-Type: application/json'")
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
     token = token or request.headers.get("X-API-Key")
@@ -264,6 +326,9 @@ def _unexpected_error(error: Exception):
         return error_response(409, "conflict", "the change conflicts with stored data")
     if isinstance(error, RecursionError):
         return error_response(400, "malformed_json", "the body is nested too deeply")
+    if isinstance(error, (ParseException, NoMoreData)):
+        # Under gunicorn the body is read (and de-chunked) while the app reads it.
+        return error_response(400, "malformed_body", f"the body could not be read: {error}")
     if isinstance(error, OperationalError):
         log.exception("database error")
         return error_response(503, "database_unavailable", "the database is busy; retry",

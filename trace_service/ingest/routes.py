@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 from trace_service import http
 from trace_service.http import require
 from trace_service.ingest import services
+from trace_service.schemas import DEVICE_AHEAD, EARLIEST_EVENT, device_time
 
 blp = Blueprint("ingest", __name__, url_prefix="/api/v1", description="Scanner ingestion")
 
@@ -19,7 +20,9 @@ class BatchScanIn(Schema):
     key = fields.String(required=True, validate=validate.Length(min=1, max=300),
                         metadata={"description": "The code as scanned"})
     step = fields.String(required=True, validate=validate.OneOf(services.STEPS))
-    device_time = fields.AwareDateTime(required=True)
+    device_time = device_time(required=True, metadata={
+        "description": "The scanner's clock, with its UTC offset: from 2000-01-01 to a year "
+                       "after the server's clock (kept as it is; the skew is recorded)"})
     seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**53))
     staff_no = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
 
@@ -28,7 +31,7 @@ _SCAN_FIELDS = frozenset(BatchScanIn._declared_fields)
 _SCAN_REQUIRED = frozenset(n for n, f in BatchScanIn._declared_fields.items() if f.required)
 
 
-def _fast_scan(item) -> dict | None:
+def _fast_scan(item, latest: dt.datetime) -> dict | None:
     """One scan as ``BatchScanIn`` would load it, for the plain form scanners send; None
     when anything is unusual (the schema then loads it and names what is wrong)."""
     if type(item) is not dict or not _SCAN_REQUIRED <= item.keys() <= _SCAN_FIELDS:
@@ -46,7 +49,8 @@ def _fast_scan(item) -> dict | None:
         parsed_when = dt.datetime.fromisoformat(when)
     except ValueError:
         return None
-    if parsed_when.utcoffset() is None:
+    if (parsed_when.utcoffset() is None or parsed_when < EARLIEST_EVENT
+            or parsed_when > latest):
         return None
     return {"id": parsed_id, "key": key, "step": step, "device_time": parsed_when, "seq": seq,
             "staff_no": staff}
@@ -59,7 +63,8 @@ class ScanList(fields.List):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if type(value) is list:
-            out = [_fast_scan(item) for item in value]
+            latest = dt.datetime.now(dt.timezone.utc) + DEVICE_AHEAD
+            out = [_fast_scan(item, latest) for item in value]
             if None not in out:
                 return out
         return super()._deserialize(value, attr, data, **kwargs)

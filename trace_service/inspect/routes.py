@@ -15,6 +15,7 @@ from flask_smorest import Blueprint
 from trace_service import http
 from trace_service.errors import Unprocessable
 from trace_service.http import require
+from trace_service.inputs import is_ascii_digits
 from trace_service.inspect import access, anomalies, exports, integrity, search, spotchecks
 from trace_service.inspect import trace as tracing
 from trace_service.inspect.schemas import (
@@ -120,7 +121,7 @@ def find_anomalies(args):
     kind, after = args["kind"], None
     if args["cursor"]:
         index, _, after = decode_cursor(args["cursor"]).partition("|")
-        kind = anomalies.KINDS[int(index)] if index.isdigit() and int(index) < len(
+        kind = anomalies.KINDS[int(index)] if is_ascii_digits(index, 2) and int(index) < len(
             anomalies.KINDS) else None
         if kind is None or not after:
             raise Unprocessable("bad_cursor", "cursor: not a cursor this API handed out",

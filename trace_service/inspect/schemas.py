@@ -8,12 +8,15 @@ from trace_service.inspect import anomalies, spotchecks
 from trace_service.inspect.trace import DEFAULT_HOPS, DIRECTIONS, MAX_HOPS
 from trace_service.parties.models import CATEGORIES
 from trace_service.recalls.models import RECALL_STATUSES, SEVERITIES
+from trace_service.schemas import query_time
 
 KEY_HELP = ("Any identifier: GS1 element string, Digital Link URI, 20-digit drug code, SSCC, "
             "waybill/NUMBER, or a canonical key")
 Cursor = fields.String(load_default=None, validate=validate.Length(max=200))
-Since = fields.AwareDateTime(load_default=None, metadata={"description": "From (inclusive)"})
-Until = fields.AwareDateTime(load_default=None, metadata={"description": "Until (exclusive)"})
+Since = query_time(load_default=None, metadata={"description": "From (inclusive), "
+                                                                "1900-01-01 or later"})
+Until = query_time(load_default=None, metadata={"description": "Until (exclusive), "
+                                                                "2200-12-31 or earlier"})
 
 
 def _key(required_note: str = "required"):

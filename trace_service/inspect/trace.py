@@ -56,6 +56,7 @@ from trace_service.chain.services import describe_key, find_key
 from trace_service.context import Ctx
 from trace_service.db import chunks, one_of
 from trace_service.errors import NotFound, Unprocessable
+from trace_service.inputs import is_ascii_digits
 from trace_service.inspect.movements import Movement
 from trace_service.orders.models import Order, OrderLine, Return, ReturnItem
 from trace_service.parties.models import LogisticsPoint, Party
@@ -458,7 +459,7 @@ def parse_cursor(text_: str | None) -> tuple[int, str] | None:
     if value is None:
         return None
     line, _, parcel = value.partition(":")
-    if not line.isdigit() or len(line) > 18:
+    if not is_ascii_digits(line, 18):
         raise Unprocessable("bad_cursor", "cursor: not a cursor this API handed out",
                             field="cursor")
     return int(line), parcel

@@ -5,6 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 B64 = "standard base64 of a 32-byte SHA-256 hash"
+#: Tree sizes and indexes are 64-bit integers in the database.
+MAX_SIZE = 2**63 - 1
 
 
 class PublicKeyOut(Schema):
@@ -29,7 +31,7 @@ class CheckpointOut(Schema):
 
 class InclusionArgs(Schema):
     event_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    size = fields.Integer(load_default=None, validate=validate.Range(min=1),
+    size = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_SIZE),
                           metadata={"description": "A checkpoint's size; default: the newest "
                                                    "(signed now if none covers the event)"})
 
@@ -51,8 +53,8 @@ class InclusionBundleOut(Schema):
 
 
 class ConsistencyArgs(Schema):
-    first = fields.Integer(required=True, validate=validate.Range(min=0))
-    second = fields.Integer(required=True, validate=validate.Range(min=0))
+    first = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_SIZE))
+    second = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_SIZE))
 
 
 class ConsistencyOut(Schema):
