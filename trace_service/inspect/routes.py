@@ -31,6 +31,8 @@ blp = Blueprint("inspect", __name__, url_prefix="/api/v1",
                             "(docs/inspector.md)")
 
 FILE = {"type": "string", "format": "binary"}
+# A JSON export is a download, but its body is still a JSON object (not a binary string).
+JSON_FILE = {"type": "object"}
 
 
 @blp.record_once
@@ -253,7 +255,7 @@ def export_trail_csv(args):
 @blp.route("/inspect/exports/trail.json", methods=["GET"])
 @require("inspect:read")
 @blp.arguments(ExportTrailArgs, location="query")
-@blp.response(200, FILE, content_type="application/json", description="The whole trail")
+@blp.response(200, JSON_FILE, content_type="application/json", description="The whole trail")
 def export_trail_json(args):
     """The whole trail with integrity status, as one JSON document."""
     tk, header, steps, checkpoint, _rows = _trail_rows(args)
@@ -293,7 +295,7 @@ def export_trace_csv(args):
 @blp.route("/inspect/exports/trace.json", methods=["GET"])
 @require("inspect:read")
 @blp.arguments(ExportTraceArgs, location="query")
-@blp.response(200, FILE, content_type="application/json", description="The whole trace")
+@blp.response(200, JSON_FILE, content_type="application/json", description="The whole trace")
 def export_trace_json(args):
     """The whole trace (every forward movement, every backward source) as one document."""
     out = _full_trace(args, args["direction"])
