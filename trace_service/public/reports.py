@@ -80,6 +80,13 @@ def validate(kind: str, form: dict) -> dict:
     return {"category": category, "text": text, "contact": contact or None}
 
 
+def find(db: Session, ref: str) -> ConsumerReport | None:
+    """The report with reference ``ref`` (``rpt_…``), or None."""
+    if not ref.startswith("rpt_") or len(ref) > 40:
+        return None
+    return db.get(ConsumerReport, ref)
+
+
 def selling_order(db: Session, key: TraceKey) -> Order | None:
     """The order a report about ``key`` belongs to, if one can be told (module docstring)."""
     if key.kind == "unit":

@@ -32,7 +32,7 @@ from trace_service.chain.models import TraceKey
 from trace_service.errors import BadRequest, DomainError, NotFound
 from trace_service.http import HTML_ERRORS
 from trace_service.identifiers import IdentifierError
-from trace_service.public import checks, csrf, integrity, pages, reports, signals, web
+from trace_service.public import checks, csrf, integrity, links, pages, reports, signals, web
 from trace_service.public.errors import render_error
 from trace_service.public.resolve import (
     Target, from_digital_link, from_drug_code, from_trace_key, from_waybill, page_path,
@@ -355,12 +355,19 @@ def report_submit():
 @bp.route("/report/received", methods=["GET"])
 @web.limited("pages")
 def report_received():
+    """The reference of a stored report (another reference is a 404), with a link back to
+    the page it came from: ``page`` if it is a path of this site (``links.local_path``),
+    else the page of the reported key."""
     t = web.translator()
-    ref = request.args.get("ref", "")
-    page = request.args.get("page", "/")
-    page = page if page.startswith("/") and not page.startswith("//") else "/"
-    html = render_template("public/received.html", t=t, lang=t.lang,
-                           ref=ref if ref.startswith("rpt_") and len(ref) <= 40 else "",
+    report = reports.find(dbmod.session(), request.args.get("ref", ""))
+    if report is None:
+        raise NotFound("unknown_report", "no report has this reference")
+    page = links.local_path(request.args.get("page"))
+    if page is None:
+        key = dbmod.session().get(TraceKey, report.trace_key_id)
+        target = from_trace_key(key.key)
+        page = _facts_page_path(_facts(target), target)
+    html = render_template("public/received.html", t=t, lang=t.lang, ref=report.id,
                            links=dict(page=page, **web.lang_links(request.path)))
     return web.finish(make_response(html))
 
