@@ -17,6 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from trace_service.files import private_sqlite
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -115,14 +117,21 @@ def append_rows(conn, table, columns: tuple[str, ...], rows: list[tuple]) -> Non
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
-    """An engine configured for the service's two supported databases."""
+    """An engine configured for the service's two supported databases.
+
+    ``hide_parameters``: a statement's bound values are personal data (names, phones,
+    addresses) as often as not, so neither a logged database error nor ``echo`` shows
+    them; the statement itself is still shown."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        private_sqlite(url)  # personal data: 0600 before sqlite3 would make it 0644
+        engine = create_engine(url, echo=echo, hide_parameters=True,
+                               connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True,
+                         pool_size=10, max_overflow=10)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -1,9 +1,11 @@
 """The inspector's console: server-rendered HTML pages under /inspect.
 
 People sign in with their inspector API key on a form; the service checks the key once and
-keeps only its id in the session cookie (signed with the app's SECRET_KEY, HttpOnly,
-SameSite=Lax, Secure in production). Every request re-reads the key, so revoking it ends
-the session at once; a session lasts at most ``CONSOLE_SESSION_HOURS`` (default 8).
+opens a session kept by the server (``inspect.sessions``); the cookie (signed with the app's
+SECRET_KEY, HttpOnly, SameSite=Lax, Secure in production) holds only the session's random
+token. Signing out ends the session on the server, so a copy of the cookie is refused from
+then on; a session lasts at most ``CONSOLE_SESSION_HOURS`` (default 8). Every request also
+re-reads the key, so revoking it ends its sessions at once.
 
 Every form carries a CSRF token bound to the session (compared in constant time); a
 POST without the right one is refused with 400. Pages are sent with a strict Content
@@ -16,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
-import time
 from urllib.parse import urlsplit
 
 from flask import (
@@ -30,7 +31,10 @@ from trace_service.auth.permissions import Actor
 from trace_service.auth.services import authenticate
 from trace_service.context import Ctx
 from trace_service.errors import DomainError
-from trace_service.inspect import access, anomalies, exports, integrity, search, spotchecks
+from trace_service.inputs import check_date, is_ascii_digits
+from trace_service.inspect import (
+    access, anomalies, exports, integrity, search, sessions, spotchecks,
+)
 from trace_service.inspect import trace as tracing
 from trace_service.parties.models import CATEGORIES
 from trace_service.recalls import services as recalls
@@ -100,13 +104,17 @@ def _require_inspector():
 
 
 def _session_actor() -> Actor | None:
-    key_id, since = session.get("key_id"), session.get("signed_in_at", 0)
-    if not key_id:
+    """The inspector signed in on this cookie, or None: its token must name a session the
+    server holds open (not signed out, not expired), of a key still valid for the console."""
+    token = session.get("sid")
+    if not token:
         return None
-    if time.time() - since > current_app.config["CONSOLE_SESSION_HOURS"] * 3600:
+    db = dbmod.session()
+    row = sessions.active(db, token, dbmod.utcnow())
+    if row is None:
         session.clear()
         return None
-    key = dbmod.session().get(ApiKey, key_id)
+    key = db.get(ApiKey, row.key_id)
     if key is None or key.revoked_at is not None or key.role != "inspector":
         session.clear()
         return None
@@ -170,17 +178,21 @@ def sign_in():
     if actor.role != "inspector":
         return render_template("inspect/sign_in.html", next=target,
                                error="This console is for inspector keys."), 403
-    session.clear()
-    session["key_id"] = actor.key_id
-    session["signed_in_at"] = int(time.time())
-    session["csrf"] = secrets.token_urlsafe(32)
-    access.begin(actor, access.CONSOLE)
+    access.begin(actor, access.CONSOLE)  # first: on SQLite it opens the write session
     access.note_subject("sign-in")
+    db, now = dbmod.session(), dbmod.utcnow()
+    sessions.end(db, session.get("sid"), now)  # a session planted before sign-in dies here
+    session.clear()
+    session["sid"] = sessions.start(db, actor.key_id, now, dt.timedelta(
+        hours=current_app.config["CONSOLE_SESSION_HOURS"]))
+    session["csrf"] = secrets.token_urlsafe(32)
     return redirect(target or url_for("inspect_console.home"))
 
 
 @bp.post("/sign-out")
 def sign_out():
+    """End the session on the server: the cookie, or any copy of it, no longer signs in."""
+    sessions.end(dbmod.session(), session.get("sid"), dbmod.utcnow())
     session.clear()
     return redirect(url_for("inspect_console.sign_in_form"))
 
@@ -196,7 +208,7 @@ def _date(name: str):
         day = dt.date.fromisoformat(raw)
     except ValueError:
         abort(400, description=f"{name}: give a date as YYYY-MM-DD")
-    return dt.datetime.combine(day, dt.time(), tzinfo=_ctx().tz)
+    return dt.datetime.combine(check_date(day, name), dt.time(), tzinfo=_ctx().tz)
 
 
 @bp.get("/")
@@ -238,7 +250,7 @@ def trace():
     key = request.args.get("key", "")
     direction = request.args.get("direction", "both")
     hops = request.args.get("hops", str(tracing.DEFAULT_HOPS))
-    if not hops.isdigit():
+    if not is_ascii_digits(hops, 2):
         abort(400, description="hops: a whole number")
     access.note_subject(key)
     out = tracing.trace(_ctx(), key, direction=direction, hops=int(hops), limit=100,
@@ -349,9 +361,9 @@ def spot_check_list():
 def spot_check_create():
     n = request.form.get("n", "")
     seed = request.form.get("seed", "").strip()
-    if not n.isdigit() or not 1 <= int(n) <= spotchecks.MAX_SAMPLE:
+    if not is_ascii_digits(n) or not 1 <= int(n) <= spotchecks.MAX_SAMPLE:
         abort(400, description=f"n: a number from 1 to {spotchecks.MAX_SAMPLE}")
-    if seed and (not seed.isdigit() or int(seed) >= 2**63):
+    if seed and (not is_ascii_digits(seed) or int(seed) >= 2**63):
         abort(400, description="seed: a whole number below 2^63, or empty for a random one")
     check = spotchecks.create(_ctx(), kind=request.form.get("population", "listings"),
                               n=int(n), seed=int(seed) if seed else None,

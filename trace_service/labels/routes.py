@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from trace_service import http
 from trace_service.errors import NotFound
 from trace_service.http import require
-from trace_service.labels import services
+from trace_service.labels import services, sheets
 from trace_service.labels.schemas import LabelArgs, SheetIn
 from trace_service.labels.symbols import SYMBOLOGIES
 
@@ -29,17 +29,23 @@ def _binary(*types):
 @blp.doc(responses={"200": dict(_binary("application/pdf", "image/png"),
                                 description="The sheet")})
 def sheet(body):
-    """A4 sheet of labels for a serial range of a lot, or copies of a lot's label."""
+    """A4 sheet of labels for a serial range of a lot, or copies of a lot's label.
+
+    Up to 1000 labels a sheet; one request draws the pages asked for (``page``,
+    ``pages``), at most 200 labels: ask for a long run's pages a few at a time."""
     ctx = http.ctx()
     labels = services.sheet_labels(
         ctx, symbology=body["symbology"], gtin=body["gtin"], lot=body["lot"],
         serials=body["serials"], copies=body["copies"],
         base_url=current_app.config["PUBLIC_BASE_URL"], with_expiry=body["expiry"])
     data = services.sheet(labels, body["format"], columns=body["columns"], rows=body["rows"],
-                          ec=body["ec"], page=body["page"])
+                          ec=body["ec"], page=body["page"], pages=body["pages"],
+                          limit=sheets.MAX_DRAWN)
     filename = f"labels-{body['gtin']}-{body['lot'] or 'product'}.{body['format']}"
+    total = services.page_count(labels, body["columns"], body["rows"])
     return Response(data, mimetype=_TYPES[body["format"]],
-                    headers={"Content-Disposition": f'inline; filename="{filename}"'})
+                    headers={"Content-Disposition": f'inline; filename="{filename}"',
+                             "X-Sheet-Pages": str(total)})
 
 
 @blp.route("/symbols/<symbology>", methods=["GET"])

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
-from trace_service.labels.sheets import MAX_LABELS
+from trace_service.labels.sheets import MAX_DRAWN, MAX_LABELS
 from trace_service.labels.symbols import EC_LEVELS, SYMBOLOGIES
 
 Symbology = fields.String(required=True, validate=validate.OneOf(SYMBOLOGIES))
@@ -53,7 +53,13 @@ class SheetIn(Schema):
     columns = fields.Integer(load_default=None, validate=validate.Range(min=1, max=10))
     rows = fields.Integer(load_default=None, validate=validate.Range(min=1, max=20))
     format = fields.String(load_default="pdf", validate=validate.OneOf(("pdf", "png")))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000),
-                          metadata={"description": "With format png: which page"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_LABELS),
+                          metadata={"description": "The (first) page to draw"})
+    pages = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_LABELS),
+                           metadata={"description": f"PDF: how many pages from page on "
+                                                    f"(default: all); at most {MAX_DRAWN} "
+                                                    f"labels are drawn a request. The "
+                                                    f"response's X-Sheet-Pages header "
+                                                    f"gives the sheet's page count"})
     ec = fields.String(load_default="M", validate=validate.OneOf(tuple(EC_LEVELS)))
     expiry = fields.Boolean(load_default=False)

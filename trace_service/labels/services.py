@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from trace_service import visibility
 from trace_service.catalog.models import Listing, Lot, Product
 from trace_service.chain.services import find_key
 from trace_service.context import Ctx
@@ -31,7 +32,8 @@ def _product(ctx: Ctx, gtin: str) -> Product:
 
 def _may_label_product(ctx: Ctx, product: Product) -> None:
     actor = ctx.actor
-    if actor.sees_everything or actor.party_id in (product.registrant_id, product.maker_id):
+    if actor.sees_everything or actor.party_id in (product.registrant_id, product.maker_id,
+                                                    product.brand_owner_id):
         return
     if actor.party_id and ctx.db.scalar(select(Listing.id).where(
             Listing.gtin == product.gtin, Listing.merchant_id == actor.party_id).limit(1)):
@@ -46,9 +48,12 @@ def subject_of_key(ctx: Ctx, key_text: str) -> Subject:
     key = find_key(ctx.db, key_text, "key")
     if key.kind == "parcel":
         if not ctx.actor.sees_everything and key.owner_id != ctx.actor.party_id:
-            raise Forbidden("not_your_parcel", f"parcel {key.key} was packed by another party")
+            raise NotFound("unknown_trace_key", f"key: {key.key} is not registered",
+                           key=key.key)
         text = key.key
         return Subject(sscc=text[3:]) if text.startswith("00/") else Subject(waybill=text[8:])
+    if not visibility.knows_key(ctx.db, ctx.actor, key):
+        raise NotFound("unknown_trace_key", f"key: {key.key} is not registered", key=key.key)
     product = ctx.db.get(Product, key.gtin)
     _may_label_product(ctx, product)
     lot = ctx.db.get(Lot, key.lot_id) if key.lot_id else None
@@ -126,18 +131,40 @@ def sheet_labels(ctx: Ctx, *, symbology: str, gtin: str, lot: str | None,
         raise Unprocessable("bad_serial", f"serials: {exc}", field="serials") from None
 
 
+def page_count(labels: list[Symbol], columns: int | None, rows: int | None) -> int:
+    columns, rows = sheets.grid_for(labels[0].symbology, columns, rows)
+    return -(-len(labels) // (columns * rows))
+
+
 def sheet(labels: list[Symbol], fmt: str, *, columns: int | None, rows: int | None,
-          ec: str, page: int = 1) -> bytes:
+          ec: str, page: int = 1, pages: int | None = None,
+          limit: int | None = None) -> bytes:
+    """Pages ``page`` .. ``page + pages - 1`` of the sheet (PNG: one page; PDF: by
+    default every page from ``page`` on). Only those pages are drawn, and at most
+    ``limit`` labels on them: drawing costs ~10 ms a label, and a request holds a worker."""
     symbology = labels[0].symbology
     columns, rows = sheets.grid_for(symbology, columns, rows)
+    per_page, total = columns * rows, page_count(labels, columns, rows)
+    if not 1 <= page <= total:
+        raise Unprocessable("no_such_page", f"page: the sheet has {total} page(s)",
+                            field="page", pages=total)
+    if fmt == "png" and pages not in (None, 1):
+        raise Unprocessable("one_page_per_png", "pages: a PNG is one page; ask for each page "
+                            "with page=N", field="pages")
+    last = min(total, page + (pages or (1 if fmt == "png" else total)) - 1)
+    chosen = labels[(page - 1) * per_page:last * per_page]
+    if limit is not None and len(chosen) > limit:
+        fit = max(1, limit // per_page)
+        raise Unprocessable(
+            "too_many_labels", f"pages: one request draws at most {limit} labels; pages "
+            f"{page}-{last} hold {len(chosen)} (the sheet has {total} pages of {per_page}): "
+            f"ask for at most {fit} page(s) at a time with page and pages", field="pages",
+            max_labels=limit, labels=len(chosen), pages=total, per_page=per_page)
     try:
-        images = sheets.pages(labels, columns, rows, ec=ec)
+        images = sheets.pages(chosen, columns, rows, ec=ec)
     except SymbolError as exc:
         raise Unprocessable("cannot_draw", str(exc)) from None
     if fmt == "pdf":
         return sheets.pdf(images)
-    if not 1 <= page <= len(images):
-        raise Unprocessable("no_such_page", f"page: the sheet has {len(images)} page(s)",
-                            field="page", pages=len(images))
-    return sheets.png(images[page - 1])
+    return sheets.png(images[0])
 

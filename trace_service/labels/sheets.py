@@ -21,7 +21,8 @@ A4_PX = (2480, 3508)  # 210 x 297 mm at 300 dpi
 PAGE_MARGIN = 118  # 10 mm
 GAP = 24  # 2 mm between cells
 CAPTION_PX = 30
-MAX_LABELS = 1000
+MAX_LABELS = 1000  # labels in one sheet request (its serial range or copies)
+MAX_DRAWN = 200  # labels drawn by one API request: the densest page (10 x 20), ~2 s
 DEFAULT_GRID = {"qr": (4, 6), "datamatrix": (5, 8), "gs1-128": (2, 8), "ean13": (3, 8),
                 "code128": (2, 10)}
 
