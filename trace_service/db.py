@@ -134,6 +134,10 @@ def make_engine(url: str, echo: bool = False) -> Engine:
                          pool_size=10, max_overflow=10)
 
 
+def _lenient_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """WAL, foreign keys, and explicit transactions.
 
@@ -146,6 +150,10 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
+        # Text that is not UTF-8 (a damaged byte in a file SQLite does not check) is read
+        # as its bytes, escaped, instead of failing the whole query: verify then names
+        # the entry, and a trail holding it still opens.
+        dbapi_connection.text_factory = _lenient_text
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")

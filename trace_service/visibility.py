@@ -20,12 +20,12 @@ the events a caller may not read appear as placeholders with the step and the da
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trace_service.auth.permissions import Actor
+from trace_service.chain import facts
 from trace_service.chain.models import Event, EventKey, EventParty, TraceKey
 
 CUSTODY_STEPS = ("commissioning", "shipping", "receiving")
@@ -97,9 +97,9 @@ def may_read_event(db: Session, actor: Actor, event: Event) -> bool:
 
 def placeholder(event: Event, tz: dt.tzinfo) -> dict:
     """What a caller sees of an event it may not read: that a step happened, and its date."""
-    content = json.loads(event.content)
-    return {"redacted": True, "biz_step": content.get("biz_step", event.biz_step),
-            "date": event.event_time.astimezone(tz).date().isoformat()}
+    f = facts.of(event)
+    return {"redacted": True, "biz_step": f.biz_step or "unknown",
+            "date": f.event_time.astimezone(tz).date().isoformat() if f.event_time else None}
 
 
 def shown_person_id(db: Session, actor: Actor, person_id: str | None) -> str | None:

@@ -184,3 +184,125 @@ def _now():
     import datetime as dt
 
     return dt.datetime.now(dt.timezone.utc)
+
+
+# --- the indexes: columns and derived tables against the hashed content -------------------
+
+COLUMN_FORGERIES = {
+    "event_time": "'2020-01-01 00:00:00.000000'",
+    "record_time": "'2020-01-01 00:00:00.000000'",
+    "point_id": "NULL",
+    "party_id": "NULL",
+    "device_id": "NULL",
+    "biz_step": "'receipt'",
+    "event_id": "'00000000-0000-4000-8000-00000000f00d'",
+}
+
+
+def _a_scan(sql, signed, world=None):
+    """(seq, events.id, event_id, point_id) of a logged logistics scan (made if none)."""
+    if world is not None:
+        _order, parcel = ship(world)
+        world.device.ok("POST", "/api/v1/scans", {"key": parcel, "step": "depart"})
+    for seq, pk, event_id in entries(sql):
+        ((step, point),) = sql("SELECT biz_step, point_id FROM events WHERE id = :pk", pk=pk)
+        if step in ("arrive", "depart") and point:
+            return seq, pk, event_id, point
+    raise AssertionError("no scan in the history")
+
+
+@pytest.mark.parametrize("column", sorted(COLUMN_FORGERIES))
+def test_each_indexed_column_changed_behind_the_service_is_named_on_the_first_line(
+        signed, cli, sql, world, column):
+    seq, pk, event_id, _point = _a_scan(sql, signed, world)
+    sql(f"UPDATE events SET {column} = {COLUMN_FORGERIES[column]} WHERE id = :pk", pk=pk)
+    first = failed(cli("verify"))
+    assert first.startswith(f"FAILED: seq {seq}, event {event_id}: events.{column} is "), first
+    assert "the hashed content says" in first
+
+
+def test_the_trail_shows_what_the_hashed_content_says_not_a_forged_column(
+        signed, cli, sql, world):
+    seq, pk, event_id, point = _a_scan(sql, signed, world)
+    other = next(p for p in world.ids["points"] if p != point)
+    sql("UPDATE events SET point_id = :p, event_time = '2020-01-01 00:00:00.000000' "
+        "WHERE id = :pk", p=other, pk=pk)
+    ((key,),) = sql("SELECT t.key FROM event_keys k JOIN trace_keys t ON t.id = k.trace_key_id "
+                    "WHERE k.event_id = :pk AND k.role = 'subject'", pk=pk)
+    trail = world.inspector.ok("GET", "/api/v1/trail", key=key)
+    step = next(e for e in trail["events"] if e["event_id"] == event_id)
+    assert step["point_id"] == point and not step["event_time"].startswith("2020")
+    console = world.inspector.ok("GET", "/api/v1/inspect/trail", key=key)
+    shown = next(s for s in console["steps"] if s["event_id"] == event_id)
+    assert shown["where"]["point_id"] == point
+    assert not str(shown["when"]["event_time"]).startswith("2020")
+
+
+def test_a_trace_key_link_removed_or_added_behind_the_service_is_named(
+        signed, cli, sql, world):
+    seq, pk, event_id, _point = _a_scan(sql, signed, world)
+    sql("DELETE FROM event_keys WHERE event_id = :pk AND role = 'content'", pk=pk)
+    first = failed(cli("verify"))
+    assert first.startswith(f"FAILED: seq {seq}, event {event_id}: event_keys does not match")
+
+
+def test_a_party_granted_an_event_behind_the_service_is_named(signed, cli, sql, world):
+    seq, pk, event_id, _point = _a_scan(sql, signed, world)
+    sql("INSERT INTO event_parties (party_id, event_id) VALUES (:p, :pk)",
+        p=world.ids["pharmacy"], pk=pk)
+    first = failed(cli("verify"))
+    assert first.startswith(f"FAILED: seq {seq}, event {event_id}: event_parties does not "
+                            "match")
+
+
+def test_content_that_is_not_utf8_is_a_located_problem_not_a_traceback(signed, cli, sql, app):
+    if not app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("PostgreSQL refuses text that is not UTF-8 in the first place")
+    seq, pk, event_id = signed[3]
+    # One byte of the stored text becomes 0xFF (SQLite stores what it is given as a blob).
+    sql("UPDATE events SET content = CAST(X'FF' || CAST(content AS BLOB) AS TEXT) "
+        "WHERE id = :pk", pk=pk)
+    result = cli("verify")
+    first = failed(result)
+    assert first.startswith(f"FAILED: seq {seq}"), first
+    assert "Traceback" not in result.output
+
+
+def test_a_checkpoint_whose_root_was_edited_is_blamed_on_its_signature_not_the_data(
+        signed, cli, sql):
+    n = len(signed)
+    sql("UPDATE ledger_checkpoints SET root_hash = :r WHERE size = :n", r=bytes(32), n=n)
+    result = cli("verify")
+    first = failed(result)
+    assert first.startswith(f"FAILED: checkpoint {n}: signature does not verify"), first
+    assert "was changed, removed, reordered" not in result.stderr
+
+
+def test_an_event_removed_and_the_later_entries_renumbered_is_not_called_a_cut_tail(
+        signed, cli, sql):
+    k = 5
+    _seq, pk, _event_id = signed[k]
+    delete_event(sql, pk)
+    # Close the gap: every later entry moves one place down, as a careful forger would.
+    for seq, _pk, _e in signed[k + 1:]:
+        sql("UPDATE ledger_entries SET seq = :new WHERE seq = :old", new=seq - 1, old=seq)
+    first = failed(cli("verify"))
+    assert "was removed and the entries after it renumbered" in first, first
+    assert f"seq {k - k % 2}..{k - k % 2 + 1}" in first
+    assert "tail was cut off" not in first
+
+
+def test_an_entry_logged_past_the_head_behind_the_service_is_named(signed, cli, app, sql):
+    (content,) = sql("SELECT content FROM events WHERE id = :pk", pk=signed[2][1])[0]
+    forged = json.loads(content) | {"event_id": "00000000-0000-4000-8000-000000000003"}
+    text_ = json.dumps(forged, sort_keys=True, separators=(",", ":"))
+    with app.extensions["trace_db"].engine.begin() as conn:
+        conn.execute(insert(Event), [{
+            "event_id": forged["event_id"], "biz_step": forged["biz_step"],
+            "event_time": _now(), "record_time": _now(), "content": text_}])
+    (pk,) = sql("SELECT id FROM events WHERE event_id = :e", e=forged["event_id"])[0]
+    sql("INSERT INTO ledger_entries (seq, event_pk, leaf_hash) VALUES (:s, :pk, :h)",
+        s=len(signed), pk=pk, h=merkle.leaf_hash(text_.encode()))
+    first = failed(cli("verify"))
+    assert first.startswith(f"FAILED: seq {len(signed)}, event 00000000-0000-4000-8000-"
+                            "000000000003: this entry lies beyond the log head"), first

@@ -16,15 +16,21 @@ from trace_service.ledger.verify import verify_log
 SIZES = (0, 5, 8, 16, 23, 32, 45)  # checkpoints are signed at each
 
 
+NOW = dt.datetime(2026, 12, 1, 8, 30, tzinfo=dt.timezone.utc)
+
+
 def content(i: int) -> str:
-    return f'{{"event_id":"e{i:04d}","n":{i},"v":1}}'
+    """A minimal event whose indexed columns (below) agree with it, as verify checks."""
+    return (f'{{"biz_step":"arrive","event_id":"e{i:04d}",'
+            f'"event_time":"2026-12-01T08:30:00.000Z","n":{i},'
+            f'"record_time":"2026-12-01T08:30:00.000Z","v":1}}')
 
 
 @pytest.fixture
 def log(app):
     """45 logged events with checkpoints at SIZES, written by the log's own append."""
     database = app.extensions["trace_db"]
-    now = dt.datetime.now(dt.timezone.utc)
+    now = NOW
     key = log_key(app)
     done = 0
     for size in SIZES:

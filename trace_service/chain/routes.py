@@ -30,7 +30,10 @@ class EventOut(Schema):
     party_id = fields.String(allow_none=True)
     device_id = fields.String(allow_none=True)
     via = fields.String(metadata={"description": "direct, or container (through a parcel)"})
-    content = fields.Dict(metadata={"description": "The canonical event content"})
+    content = fields.Dict(metadata={"description": "The canonical event content (every other "
+                                                    "field is read from it)"})
+    damaged = fields.String(metadata={"description": "Why the stored content could not be "
+                                                     "read (then verify names the entry)"})
 
 
 class TrailOut(Schema):

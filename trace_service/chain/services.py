@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trace_service.catalog.models import Lot, Product
 from trace_service.chain.models import Event, EventKey, TraceKey
 from trace_service import visibility
+from trace_service.chain import facts
 from trace_service.context import Ctx
 from trace_service.errors import Conflict, NotFound, Unprocessable
 from trace_service.identifiers import IdentifierError, parse_trace_key
@@ -108,11 +107,14 @@ def trail(ctx: Ctx, text: str, *, limit: int, after: int | None) -> tuple[dict, 
 
 
 def event_view(event: Event, role: str | None = None) -> dict:
-    content = json.loads(event.content)
-    view = {"event_id": event.event_id, "biz_step": event.biz_step,
-            "event_time": event.event_time, "record_time": event.record_time,
-            "point_id": event.point_id, "party_id": event.party_id,
-            "device_id": event.device_id, "content": content}
+    """An event as its hashed content states it (``chain.facts``; the columns are indexes)."""
+    f = facts.of(event)
+    view = {"event_id": f.event_id, "biz_step": f.biz_step,
+            "event_time": f.event_time, "record_time": f.record_time,
+            "point_id": f.point_id, "party_id": f.party_id,
+            "device_id": f.device_id, "content": f.content}
+    if f.damaged:
+        view["damaged"] = f.damaged
     if role is not None:
         view["via"] = "container" if role == "content" else "direct"
     return view

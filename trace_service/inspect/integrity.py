@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trace_service.chain import facts
 from trace_service.chain.models import Event
 from trace_service.db import get_db
 from trace_service.ledger import merkle, settings
@@ -105,7 +106,7 @@ def proof_bundle(db: Session, key: LogKey, checkpoint, event: Event, seq: int) -
     return {
         "format": "trace-inclusion-proof/v1",
         "log_id": checkpoint.log_id,
-        "event_id": event.event_id,
+        "event_id": facts.of(event).event_id,
         "seq": seq,
         "leaf_index": seq,
         "tree_size": checkpoint.size,

@@ -4,12 +4,12 @@ and each step's integrity status."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from trace_service.catalog.models import Listing, Lot, Product
+from trace_service.chain import facts
 from trace_service.chain.models import Event, EventKey, TraceKey
 from trace_service.chain.services import describe_key, find_key
 from trace_service.context import Ctx
@@ -165,6 +165,7 @@ class _Who:
     the scanner sent with a batch scan (one query each)."""
 
     def __init__(self, db: Session, events: list[Event]):
+        events = [facts.of(e) for e in events]
         parties = {e.party_id for e in events if e.party_id}
         points = {e.point_id for e in events if e.point_id}
         devices = {e.device_id for e in events if e.device_id}
@@ -180,23 +181,26 @@ class _Who:
 
 
 def step_view(event: Event, role: str, who: _Who, status) -> dict:
-    content = json.loads(event.content)
-    party = who.parties.get(event.party_id)
-    point = who.points.get(event.point_id)
-    offset = content.get("event_time_zone_offset", "+00:00")
+    """One step as its hashed content states it (``chain.facts``): the columns only found
+    the event. Names of parties, points and devices are looked up by the content's ids."""
+    f = facts.of(event)
+    content = f.content
+    party = who.parties.get(f.party_id)
+    point = who.points.get(f.point_id)
+    offset = f.zone_offset
     return {
-        "event_id": event.event_id, "biz_step": event.biz_step,
+        "event_id": f.event_id, "biz_step": f.biz_step,
         "disposition": content.get("disposition"), "action": content.get("action"),
         "via": "container" if role == "content" else "direct",
-        "when": {"event_time": event.event_time, "zone_offset": offset,
-                 "local_time": local_time(event.event_time, offset),
-                 "record_time": event.record_time},
-        "who": {"party_id": event.party_id, "party": party.name if party else None,
-                "party_kind": party.kind if party else None, "device_id": event.device_id,
-                "device": who.devices.get(event.device_id),
-                "staff_no": who.staff.get(event.event_id)},
-        "where": {"point_id": event.point_id, "point": point.name if point else None,
-                  "city": point.city if point else None, "gln": content.get("gln")},
+        "when": {"event_time": f.event_time, "zone_offset": offset,
+                 "local_time": local_time(f.event_time, offset) if f.event_time else None,
+                 "record_time": f.record_time},
+        "who": {"party_id": f.party_id, "party": party.name if party else None,
+                "party_kind": party.kind if party else None, "device_id": f.device_id,
+                "device": who.devices.get(f.device_id),
+                "staff_no": who.staff.get(f.event_id)},
+        "where": {"point_id": f.point_id, "point": point.name if point else None,
+                  "city": point.city if point else None, "gln": f.gln},
         "transactions": content.get("biz_transactions", {}),
         "quantities": content.get("quantities", []),
         "integrity": status.as_dict(),

@@ -42,6 +42,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from trace_service.chain import facts
 from trace_service.chain.models import Event
 from trace_service.db import append_rows
 from trace_service.errors import NotFound, Unprocessable
@@ -338,7 +339,7 @@ def inclusion_bundle(database, key: LogKey, event_id: str, size: int | None,
     return {
         "format": "trace-inclusion-proof/v1",
         "log_id": checkpoint.log_id,
-        "event_id": event.event_id,
+        "event_id": facts.of(event).event_id or event.event_id,
         "seq": seq,
         "leaf_index": seq,
         "tree_size": checkpoint.size,

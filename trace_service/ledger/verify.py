@@ -9,7 +9,11 @@ One pass over ``ledger_entries`` joined to ``events`` in sequence order:
   whose Ed25519 signature must verify with the log's public key, and the tree of the
   logged leaf hashes reproduces every stored node of ``ledger_nodes`` and the head row;
 * no checkpoint is larger than the log (a truncated tail), and every event row is in the
-  log (an event inserted behind the service's back).
+  log (an event inserted behind the service's back);
+* every indexed column of ``events`` (event id, step, times, party, point, device) equals
+  what the hashed content says, and so do the derived tables the service reads
+  (``event_keys``: which trace keys an event touched; ``event_parties``: whom it concerns) —
+  the service shows the content, but it finds events by these indexes.
 
 The work goes a chunk of 8192 entries at a time: leaf hashes and the chunk's levels of
 the tree in list comprehensions, so hashing, not the interpreter, sets the pace, and the
@@ -45,7 +49,11 @@ MAX_PER_KIND = 20
 # How exactly a kind of problem is placed: entry-exact first, then tree nodes, then the
 # ranges between checkpoints, then signatures.
 RANK = {"gap": 0, "missing_event": 0, "leaf": 0, "truncated": 0, "not_logged": 0,
-        "node": 1, "extra_node": 1, "head": 1, "checkpoint_root": 2, "signature": 3}
+        "removed": 0, "beyond_head": 0, "content": 0, "column": 0, "index": 0, "signature": 0,
+        "node": 1, "extra_node": 1, "head": 1, "checkpoint_root": 2}
+# At one place, what the log itself says comes before what the indexes say about it.
+_FIRST = ("gap", "missing_event", "leaf", "beyond_head", "not_logged", "removed", "truncated",
+          "signature", "content", "column", "index")
 
 
 @dataclass
@@ -55,6 +63,7 @@ class Problem:
     seq: int | None = None
     event_id: str | None = None
     checkpoint: int | None = None
+    end: int | None = None  # the last seq a tree-node problem covers (not printed)
 
     def __str__(self) -> str:
         where = []
@@ -97,7 +106,8 @@ class Report:
     def sorted_problems(self) -> list[Problem]:
         """The most exactly placed problems first, each kind by sequence number."""
         return sorted(self.problems,
-                      key=lambda p: (RANK[p.kind], p.seq is None, p.seq or 0, str(p)))
+                      key=lambda p: (RANK[p.kind], p.seq is None, p.seq or 0,
+                                     _FIRST.index(p.kind) if p.kind in _FIRST else 99, str(p)))
 
     @property
     def first(self) -> Problem | None:
@@ -110,11 +120,15 @@ def verify_log(db: Session, key: LogKey, chunk_level: int = CHUNK_LEVEL) -> Repo
     report = Report(log_id=key.name)
     checkpoints = all_checkpoints(db)
     report.checkpoints = checkpoints
+    forged = set()
     for cp in checkpoints:
         if not key.verify(cp.body, cp.signature):
+            forged.add(cp.size)
             report.add(Problem("signature", "signature does not verify with the log's public "
-                               f"key {key.key_id_for(cp.log_id).hex()}", checkpoint=cp.size))
-    state = _Walk(report, checkpoints, chunk_level)
+                               f"key {key.key_id_for(cp.log_id).hex()}: this checkpoint was "
+                               "changed or not signed by the log", checkpoint=cp.size))
+    # A checkpoint whose signature fails proves nothing about the data: it is not compared.
+    state = _Walk(report, [cp for cp in checkpoints if cp.size not in forged], chunk_level)
     state.check_checkpoints(0, [], [[]])  # a checkpoint of the empty log
     conn = db.connection()
     result = conn.execution_options(yield_per=1 << chunk_level).execute(
@@ -126,6 +140,8 @@ def verify_log(db: Session, key: LogKey, chunk_level: int = CHUNK_LEVEL) -> Repo
     state.finish(conn)
     _check_head(db, report, state.n, state.logged_frontier())
     _check_orphans(db, report)
+    _check_indexes(conn, report, chunk_level)
+    _removed_not_truncated(report)
     return report
 
 
@@ -188,7 +204,10 @@ class _Walk:
         logged = [r[1] for r in rows]
         sha256 = hashlib.sha256
         try:
-            leaves = [sha256(b"\x00" + r[2].encode("utf-8")).digest() for r in rows]
+            # surrogateescape: bytes that are not UTF-8 (read as such on SQLite) hash as
+            # the bytes they are, so a damaged byte is a located leaf problem, no traceback.
+            leaves = [sha256(b"\x00" + r[2].encode("utf-8", "surrogateescape")).digest()
+                      for r in rows]
         except AttributeError:  # a logged event row is missing (content is None)
             leaves = []
             for seq, logged_hash, content in rows:
@@ -198,7 +217,8 @@ class _Walk:
                                        "here does not exist (deleted)", seq=seq))
                     leaves.append(logged_hash)
                 else:
-                    leaves.append(sha256(b"\x00" + content.encode("utf-8")).digest())
+                    leaves.append(sha256(b"\x00" + content.encode("utf-8", "surrogateescape"))
+                                  .digest())
         logged_levels = merkle.subtree_levels(logged)
         content_levels = logged_levels
         if leaves != logged:
@@ -321,7 +341,7 @@ def _entries(first: int, end: int) -> str:
 def _node_problem(level: int, index: int, what: str) -> Problem:
     first, last = index << level, ((index + 1) << level) - 1
     return Problem("node", f"the stored tree node over seq {first}..{last} (level {level}, "
-                   f"index {index}) {what}", seq=first)
+                   f"index {index}) {what}", seq=first, end=last)
 
 
 def _extra_node(report: Report, node) -> None:
@@ -337,6 +357,16 @@ def _check_head(db: Session, report: Report, n: int, frontier: list[bytes]) -> N
     size, root, packed = (row.size, row.root_hash, row.frontier) if row else \
         (0, merkle.EMPTY_ROOT, b"")
     expected = merkle.root_from_frontier(frontier)
+    if size < n:
+        # Entries past the head were not appended by the service (it moves the head in the
+        # same transaction): name each of them.
+        for seq, event_id in db.execute(
+                select(ENTRIES.c.seq, EVENTS.c.event_id)
+                .select_from(ENTRIES.outerjoin(EVENTS, EVENTS.c.id == ENTRIES.c.event_pk))
+                .where(ENTRIES.c.seq >= size).order_by(ENTRIES.c.seq).limit(MAX_PER_KIND)):
+            report.add(Problem("beyond_head", f"this entry lies beyond the log head (size "
+                               f"{size}): it was logged behind the service's back",
+                               seq=seq, event_id=event_id))
     if (size, root, packed) != (n, expected, b"".join(frontier)):
         report.add(Problem("head", f"the log head says size {size} root {b64(root)}, but the "
                            f"logged entries give size {n} root {b64(expected)}",
@@ -352,3 +382,97 @@ def _check_orphans(db: Session, report: Report) -> None:
         report.add(Problem("not_logged", f"event row {pk} is not in the log (inserted "
                            "without going through the service)", event_id=event_id))
 
+
+
+def _removed_not_truncated(report: Report) -> None:
+    """A log that holds fewer entries than a checkpoint, and whose stored tree stops
+    matching the logged leaves before its end, lost an entry in the middle and had the later
+    ones renumbered: say so, at the first tree node that changed, not "the tail was cut"."""
+    cut = [p for p in report.problems if p.kind == "truncated"]
+    nodes = [p for p in report.problems if p.kind == "node" and p.seq is not None]
+    if not cut or not nodes or any(p.kind in ("gap", "leaf") for p in report.problems):
+        return  # a gap or a changed leaf is placed exactly already
+    first = min(nodes, key=lambda p: (p.end - p.seq, p.seq))  # the smallest node that differs
+    if first.seq >= cut[0].seq:
+        return
+    checkpoint = cut[0].checkpoint
+    report.problems = [p for p in report.problems if p.kind != "truncated"]
+    report.add(Problem(
+        "removed", f"an entry in seq {first.seq}..{first.end} was removed and the entries "
+        f"after it renumbered: the stored tree stops matching the logged leaves there, and "
+        f"checkpoint {checkpoint} covers more entries than the log now holds ({report.size})",
+        seq=first.seq, checkpoint=checkpoint))
+
+
+def _expected_keys(content: dict) -> set[tuple[str, str]]:
+    """The (trace key, role) links an event's content implies (``chain.events``)."""
+    subject = {k for k in content.get("keys") or () if isinstance(k, str)}
+    subject |= {q.get("key") for q in content.get("quantities") or ()
+                if isinstance(q, dict) and isinstance(q.get("key"), str)}
+    if isinstance(content.get("parent"), str):
+        subject.add(content["parent"])
+    inside = {k for k in content.get("contents") or () if isinstance(k, str)} - subject
+    return {(k, "subject") for k in subject} | {(k, "content") for k in inside}
+
+
+def _check_indexes(conn, report: Report, chunk_level: int) -> None:
+    """Every indexed column and derived row against the hashed content (module docstring)."""
+    from trace_service.chain import facts
+    from trace_service.chain.models import EventKey, EventParty, TraceKey
+
+    columns = [EVENTS.c[name] for name in facts.INDEXED]
+    result = conn.execution_options(yield_per=1 << chunk_level).execute(
+        select(EVENTS.c.id, ENTRIES.c.seq, EVENTS.c.content, *columns)
+        .select_from(EVENTS.outerjoin(ENTRIES, ENTRIES.c.event_pk == EVENTS.c.id))
+        .order_by(EVENTS.c.id))
+    keys_t, parties_t = EventKey.__table__, EventParty.__table__
+    for rows in result.partitions(1 << chunk_level):
+        ids = [r[0] for r in rows]
+        links: dict[int, set] = {}
+        for event_pk, key, role in conn.execute(
+                select(keys_t.c.event_id, TraceKey.__table__.c.key, keys_t.c.role)
+                .join(TraceKey.__table__, TraceKey.__table__.c.id == keys_t.c.trace_key_id)
+                .where(keys_t.c.event_id.in_(ids))):
+            links.setdefault(event_pk, set()).add((key, role))
+        concerned: dict[int, set] = {}
+        for event_pk, party in conn.execute(select(parties_t.c.event_id, parties_t.c.party_id)
+                                            .where(parties_t.c.event_id.in_(ids))):
+            concerned.setdefault(event_pk, set()).add(party)
+        for row in rows:
+            pk, seq, content = row[0], row[1], row[2]
+            f = facts.read(pk, content)
+            shown_id = f.event_id or row[3]
+            if f.damaged:
+                report.add(Problem("content", f"event row {pk}: {f.damaged}", seq=seq,
+                                   event_id=row[3]))
+                continue
+            for (name, read), stored in zip(facts.INDEXED.items(), row[3:]):
+                said = read(f)
+                if stored != said:
+                    report.add(Problem(
+                        "column", f"events.{name} is {_shown(stored)} but the hashed content "
+                        f"says {_shown(said)}: the column was changed behind the service's "
+                        "back (what is shown comes from the content)", seq=seq,
+                        event_id=shown_id))
+            want = _expected_keys(f.content)
+            got = links.get(pk, set())
+            if got != want:
+                report.add(Problem(
+                    "index", "event_keys does not match the trace keys in the hashed content"
+                    f" (extra {sorted(got - want)[:3]}, missing {sorted(want - got)[:3]}): "
+                    "trails would find this event under the wrong keys", seq=seq,
+                    event_id=shown_id))
+            if "parties" in f.content and concerned.get(pk, set()) != set(f.parties):
+                report.add(Problem(
+                    "index", "event_parties does not match the parties in the hashed content "
+                    f"(stored {sorted(concerned.get(pk, set()))}, content "
+                    f"{sorted(f.parties)}): it decides who may read the event", seq=seq,
+                    event_id=shown_id))
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "empty"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return repr(value)

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import json
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trace_service.catalog.models import Lot, Product
+from trace_service.chain import facts
 from trace_service.chain.models import Event, EventKey, TraceKey
 from trace_service.errors import NotFound
 from trace_service.parties.models import LogisticsPoint, Party
@@ -171,13 +172,32 @@ def _unit_facts(db: Session, key: TraceKey, target: Target, today: dt.date,
     }
 
 
-def _events(db: Session, trace_key_id: int, steps: tuple[str, ...]) -> list:
-    return db.execute(
-        select(Event.id, Event.biz_step, Event.event_time, Event.point_id, Event.party_id,
-               Event.content, EventKey.role)
+@dataclass(frozen=True)
+class _Step:
+    """A step of a page as its hashed content states it (the columns only found it)."""
+
+    id: int
+    biz_step: str | None
+    event_time: dt.datetime | None
+    point_id: str | None
+    party_id: str | None
+    content: str
+    role: str
+    data: dict
+
+
+def _events(db: Session, trace_key_id: int, steps: tuple[str, ...]) -> list[_Step]:
+    rows = db.execute(
+        select(Event.id, Event.content, EventKey.role)
         .join(EventKey, EventKey.event_id == Event.id)
         .where(EventKey.trace_key_id == trace_key_id, Event.biz_step.in_(steps))
         .order_by(Event.id).limit(MAX_EVENTS)).all()
+    out = []
+    for pk, content, role in rows:
+        f = facts.read(pk, content)
+        out.append(_Step(pk, f.biz_step, f.event_time, f.point_id, f.party_id, content, role,
+                         f.data))
+    return out
 
 
 def _journey(db: Session, events: list, parties: dict[str, dict],
@@ -192,7 +212,7 @@ def _journey(db: Session, events: list, parties: dict[str, dict],
                 "longitude": point.get("longitude"), "by": party["name"] if party else None,
                 "via_parcel": e.role == "content"}
         if e.biz_step == "receipt":
-            step["method"] = (json.loads(e.content).get("data") or {}).get("method")
+            step["method"] = e.data.get("method")
         steps.append(step)
     return steps
 
