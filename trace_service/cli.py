@@ -91,8 +91,11 @@ def db_current(ctx):
               show_default="one per CPU, at least 2", type=int)
 @click.option("--threads", default=1, show_default=True, type=int,
               help="threads per worker; more than 1 runs gthread workers")
+@click.option("--checkpoints/--no-checkpoints", default=True, show_default=True,
+              help="also run 'trace-service checkpoint --every N' (N: "
+                   "TRACE_CHECKPOINT_INTERVAL_SECONDS) beside the server")
 @click.pass_context
-def serve(ctx, host, port, workers, threads):
+def serve(ctx, host, port, workers, threads, checkpoints):
     """Serve with gunicorn (a production server, not Flask's debug server).
 
     The default, one single-threaded worker process per CPU, is the fastest measured for
@@ -107,7 +110,37 @@ def serve(ctx, host, port, workers, threads):
     if rev is None:
         raise click.ClickException("the database has no schema: run 'trace-service db upgrade'")
     click.echo(f"trace serving on http://{host}:{port} (API docs: /api/v1/docs)")
-    run(app, host=host, port=port, workers=workers, threads=threads)
+    signer = _start_checkpointer(app) if checkpoints else None
+    try:
+        run(app, host=host, port=port, workers=workers, threads=threads)
+    finally:
+        if signer is not None:
+            signer.terminate()
+            signer.wait(10)
+
+
+def _start_checkpointer(app):
+    """``trace-service checkpoint --every N`` as a child process of the server.
+
+    A process of its own, not a thread in the workers: gunicorn forks and recycles its
+    workers, so a thread in each would sign as many times over and stop with every restart,
+    and a worker busy with requests would delay it. The child dies with this process
+    (PR_SET_PDEATHSIG on Linux, and terminate() on the way out)."""
+    import signal
+    import subprocess
+    import sys
+
+    def die_with_parent():
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+        except OSError:
+            pass
+
+    every = str(app.config["LOG_CHECKPOINT_INTERVAL_SECONDS"])
+    return subprocess.Popen([sys.executable, "-m", "trace_service.cli", "checkpoint",
+                             "--every", every], preexec_fn=die_with_parent)
 
 
 @main.command()

@@ -73,6 +73,11 @@ def seed(app) -> dict:
         raise
     finally:
         sess.close()
+    # The demo's history is published at once: a signed checkpoint covers all of it.
+    from trace_service.ledger import settings
+    from trace_service.ledger.services import sign_now
+
+    sign_now(db, settings.log_key(app))
     # The demo's API keys: 0600 from the first byte (files.write_private).
     write_private(path, json.dumps(result, indent=2, ensure_ascii=False).encode())
     return result

@@ -117,3 +117,50 @@ def test_rebuild_movements_on_a_database_without_schema_says_what_to_do(tmp_path
     out = run(["db", "rebuild-movements"], tmp_path, check=False)
     assert out.returncode != 0
     assert "trace-service db upgrade" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_serve_signs_checkpoints_on_a_schedule_and_its_signer_ends_with_it(tmp_path):
+    run(["db", "upgrade"], tmp_path)
+    demo = json.loads(run(["demo", "--json"], tmp_path).stdout)
+    port = free_port()
+    env = dict(os.environ, TRACE_INSTANCE_PATH=str(tmp_path),
+               TRACE_CHECKPOINT_INTERVAL_SECONDS="1")
+    env.pop("TRACE_DATABASE_URL", None)
+    server = subprocess.Popen([str(BIN), "serve", "--port", str(port), "--workers", "1"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    database = tmp_path / "trace.sqlite3"
+
+    def newest():
+        with sqlite3.connect(database) as conn:
+            return conn.execute("SELECT max(size) FROM ledger_checkpoints").fetchone()[0]
+
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                requests.get(base + "/api/v1/openapi.json", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        before = newest()
+        device = {"Authorization": "Bearer " + demo["keys"]["device-Beijing"]}
+        scan = requests.post(base + "/api/v1/scans", headers=device, timeout=5,
+                             json={"key": demo["trace_keys"]["drug parcel (waybill)"],
+                                   "step": "arrive"})
+        assert scan.status_code == 201, scan.text
+        deadline = time.monotonic() + 20
+        while newest() == before and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert newest() == before + 1  # signed without anybody asking for a checkpoint
+        signer = subprocess.run(["pgrep", "-P", str(server.pid), "-f", "checkpoint --every"],
+                                capture_output=True, text=True).stdout.split()
+        assert len(signer) == 1
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=20)
+    assert "signing checkpoints" in out
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{signer[0]}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{signer[0]}")  # the signer ended with the server

@@ -67,15 +67,37 @@ def verify(ctx):
 
 
 @click.command("checkpoint")
+@click.option("--every", "every", type=click.IntRange(min=1), default=None,
+              help="Keep running: sign whenever the log grew, at most every N seconds "
+                   "(serve starts this with TRACE_CHECKPOINT_INTERVAL_SECONDS).")
 @click.pass_context
-def checkpoint(ctx):
+def checkpoint(ctx, every):
     """Sign a checkpoint of the log now (no-op when the newest already covers it) and
-    print its note."""
+    print its note; with --every N, go on signing on that schedule until stopped."""
     from trace_service.ledger.services import sign_now
 
     app = _app(ctx)
     key = _key(app)
-    click.echo(sign_now(app.extensions["trace_db"], key).note(key), nl=False)
+    if every is None:
+        click.echo(sign_now(app.extensions["trace_db"], key).note(key), nl=False)
+        return
+    _checkpoint_loop(app, key, every)
+
+
+def _checkpoint_loop(app, key, every: int) -> None:
+    import logging
+    import signal
+    import threading
+
+    from trace_service.ledger.services import run_checkpoints
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"signing checkpoints of {key.name} every {every} s while the log grows")
+    run_checkpoints(app.extensions["trace_db"], key, every, stop,
+                    log=logging.getLogger("trace_service.checkpoints"),
+                    on_signed=lambda cp: click.echo(f"checkpoint {cp.size} signed"))
 
 
 @click.command("erase-person")

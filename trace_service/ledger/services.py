@@ -251,6 +251,29 @@ def latest_checkpoint(database, key: LogKey, interval_seconds: int) -> Checkpoin
     return sign_now(database, key)
 
 
+def run_checkpoints(database, key: LogKey, interval_seconds: int, stop, log=None,
+                    on_signed=None) -> None:
+    """Sign a checkpoint whenever the log has grown, at most every ``interval_seconds``,
+    until ``stop`` (a ``threading.Event``) is set: checkpoints are published on a schedule,
+    whether or not anybody reads them. A database error is logged and retried at the next
+    tick; it never ends the loop. Several of these loops (one per server) are harmless:
+    issuing locks the log head and is a no-op when the newest checkpoint covers it."""
+    newest = None
+    while not stop.is_set():
+        try:
+            signed = latest_checkpoint(database, key, interval_seconds)
+            if newest is None or signed.size != newest.size:
+                if newest is not None and on_signed is not None:
+                    on_signed(signed)
+                newest = signed
+            wait = max(1.0, interval_seconds - _age(signed)) if signed else interval_seconds
+        except Exception:  # noqa: BLE001 - the schedule outlives a failed attempt
+            if log is not None:
+                log.exception("signing a scheduled checkpoint failed; retrying")
+            wait = min(interval_seconds, 10)
+        stop.wait(min(wait, interval_seconds))
+
+
 def _age(checkpoint: Checkpoint) -> float:
     return (dt.datetime.now(dt.timezone.utc) - checkpoint.issued_at).total_seconds()
 
