@@ -14,8 +14,9 @@ An inclusion bundle verifies when the checkpoint note carries a valid Ed25519 si
 of the log's key, the event content hashes (RFC 6962: SHA-256(0x00 || UTF-8 bytes)) to a
 leaf that the audit path leads to the checkpoint's root at the given index and size, and
 the content names the bundle's event id. The service is not contacted and not imported:
-this module shares only the wire format with it (docs/integrity.md), and needs only the
-``cryptography`` package.
+this module shares only the wire format with it (docs/integrity.md). The hashing, proof
+and signed-note checks are those of ``tlog_check``, the one small package (needing only
+``cryptography``) that the service and the witness use too.
 
 Exit codes: 0 verified; 2 bad command line; 5 an input cannot be read or is malformed;
 10 the proof does NOT verify (the message says which check failed).
@@ -26,15 +27,18 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import hashlib
 import json
 import os
 import sys
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+import tlog_check
+from tlog_check import (  # noqa: F401  (re-exported: the client's verifier API)
+    EMPTY_ROOT, leaf_hash, node_hash, root_from_inclusion_proof, verify_consistency,
+)
 
 NAME = "verify"
 HELP = "check a log proof bundle (event + inclusion proof + signed checkpoint) offline"
@@ -47,8 +51,8 @@ NOT_VERIFIED = 10
 
 INCLUSION = "trace-inclusion-proof/v1"
 CONSISTENCY = "trace-consistency-proof/v1"
-SIGNATURE_PREFIX = "\u2014 "
-ALG_ED25519 = 0x01
+SIGNATURE_PREFIX = tlog_check.SIGNATURE_PREFIX
+ALG_ED25519 = tlog_check.ALG_ED25519
 
 
 class InputError(ValueError):
@@ -59,76 +63,7 @@ class NotVerified(ValueError):
     """A check failed."""
 
 
-# --- RFC 6962 / 9162 --------------------------------------------------------------------------
-
-
-def leaf_hash(data: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + data).digest()
-
-
-def node_hash(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-EMPTY_ROOT = hashlib.sha256(b"").digest()
-
-
-def root_from_inclusion_proof(index: int, size: int, leaf: bytes, proof: list[bytes]):
-    """RFC 9162 2.1.3.2: the root an inclusion proof leads to, or None if malformed."""
-    if not 0 <= index < size:
-        return None
-    fn, sn, r = index, size - 1, leaf
-    for p in proof:
-        if sn == 0:
-            return None
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            while fn and not fn & 1:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    return r if sn == 0 else None
-
-
-def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes,
-                       proof: list[bytes]) -> bool:
-    """RFC 9162 2.1.4.2."""
-    if first < 0 or first > second:
-        return False
-    if first == second:
-        return not proof and first_root == second_root
-    if first == 0:
-        return not proof and first_root == EMPTY_ROOT
-    if not proof:
-        return False
-    path = list(proof)
-    if first & (first - 1) == 0:
-        path.insert(0, first_root)
-    fn, sn = first - 1, second - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            while fn and not fn & 1:
-                fn >>= 1
-                sn >>= 1
-        else:
-            sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and fr == first_root and sr == second_root
-
-
-# --- keys and signed notes ---------------------------------------------------------------------
+# --- keys and signed notes (the checks themselves are tlog_check's) ----------------------------
 
 
 @dataclass(frozen=True)
@@ -137,8 +72,7 @@ class VerifierKey:
     name: str | None = None  # the log id, when the key says it
 
     def key_id(self, name: str) -> bytes:
-        return hashlib.sha256(name.encode() + b"\n" + bytes([ALG_ED25519])
-                              + self.public_key).digest()[:4]
+        return tlog_check.key_id(name, self.public_key, ALG_ED25519)
 
 
 def load_key(text: str) -> VerifierKey:
@@ -162,73 +96,44 @@ def load_key(text: str) -> VerifierKey:
             raise InputError("the PEM key is not an Ed25519 public key")
         return VerifierKey(key.public_bytes(serialization.Encoding.Raw,
                                             serialization.PublicFormat.Raw))
-    parts = text.split("+", 2)  # the base64 key may itself contain '+'
-    if len(parts) != 3:
+    if text.count("+") < 2:
         raise InputError("the key is neither JSON, PEM nor a <name>+<hash>+<base64> verifier key")
-    name, hash_hex, blob = parts
-    raw = _b64(blob, 33, "verifier key")
-    if raw[0] != ALG_ED25519:
+    try:
+        parsed = tlog_check.parse_verifier_key(text)
+    except tlog_check.Malformed as exc:
+        raise InputError(str(exc)) from None
+    if parsed.alg != ALG_ED25519:
         raise InputError("the verifier key is not an Ed25519 key")
-    key = VerifierKey(raw[1:], name)
-    if key.key_id(name).hex() != hash_hex.lower():
-        raise InputError("the verifier key's hash does not match its name and key")
-    return key
+    return VerifierKey(parsed.public_key, parsed.name)
 
 
-@dataclass(frozen=True)
-class Checkpoint:
-    origin: str
-    size: int
-    root: bytes
-    extensions: tuple[str, ...]
-
-    @property
-    def time(self) -> str | None:
-        for line in self.extensions:
-            if line.startswith("time "):
-                return line[5:]
-        return None
+Checkpoint = tlog_check.Checkpoint
 
 
 def open_checkpoint(note: str, key: VerifierKey) -> Checkpoint:
-    """Check the note's signature with ``key`` and return what it says."""
+    """Check the note's signature with ``key`` and return what it says.
+
+    A key without a name (PEM, bare public key) is taken to be named by the note's origin,
+    as the service names its key by the log id.
+    """
     if not isinstance(note, str):
         raise InputError("the checkpoint note is not a string")
-    body, sep, sigs = note.partition("\n\n")
-    if not sep or not sigs.endswith("\n"):
-        raise InputError("the checkpoint is not a signed note")
-    body += "\n"
-    lines = body.split("\n")[:-1]
-    if len(lines) < 3:
-        raise InputError("the checkpoint note has fewer than three lines")
-    origin = lines[0]
     try:
-        size = int(lines[1])
-        root = base64.b64decode(lines[2], validate=True)
-    except (ValueError, binascii.Error):
-        raise InputError("the checkpoint's size or root hash is malformed") from None
-    if size < 0 or len(root) != 32 or str(size) != lines[1]:
-        raise InputError("the checkpoint's size or root hash is malformed")
-    if key.name is not None and origin != key.name:
-        raise NotVerified(f"the checkpoint is of log {origin!r}, the key of log {key.name!r}")
-    want = key.key_id(origin)
-    public = Ed25519PublicKey.from_public_bytes(key.public_key)
-    for line in sigs[:-1].split("\n"):
-        if not line.startswith(SIGNATURE_PREFIX):
-            raise InputError("the checkpoint note has a malformed signature line")
-        name, _, blob = line[len(SIGNATURE_PREFIX):].partition(" ")
-        try:
-            raw = base64.b64decode(blob, validate=True)
-        except (ValueError, binascii.Error):
-            raise InputError("the checkpoint note has a malformed signature line") from None
-        if name != origin or raw[:4] != want or len(raw) != 68:
-            continue
-        try:
-            public.verify(raw[4:], body.encode())
-        except InvalidSignature:
-            raise NotVerified("the checkpoint's signature is not valid for this key") from None
-        return Checkpoint(origin, size, root, tuple(lines[3:]))
-    raise NotVerified("the checkpoint carries no signature by this key")
+        body, _signatures = tlog_check.parse_note(note)
+        checkpoint = tlog_check.parse_checkpoint(body)
+    except tlog_check.Malformed as exc:
+        raise InputError(f"the checkpoint is not a valid signed note: {exc}") from None
+    if key.name is not None and checkpoint.origin != key.name:
+        raise NotVerified(f"the checkpoint is of log {checkpoint.origin!r}, "
+                          f"the key of log {key.name!r}")
+    try:
+        tlog_check.open_checkpoint(note, tlog_check.VerifierKey(checkpoint.origin,
+                                                                key.public_key))
+    except tlog_check.NotVerified as exc:
+        if exc.code == "no_signature":
+            raise NotVerified("the checkpoint carries no signature by this key") from None
+        raise NotVerified("the checkpoint's signature is not valid for this key") from None
+    return checkpoint
 
 
 # --- bundles ------------------------------------------------------------------------------------

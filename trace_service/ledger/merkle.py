@@ -15,9 +15,9 @@ at most log2(n) stored nodes (:func:`range_nodes`). The root of a tree of size n
 fold of the nodes of n's binary decomposition, the *frontier* (what Trillian calls a
 compact range); appending a leaf turns the frontier into the next one in O(log n).
 
-This module depends on nothing but :mod:`hashlib`: the proof *generation* side takes the
-node hashes it needs from a caller-supplied mapping, so the same code serves the database,
-tests and benchmarks.
+The proof *generation* side takes the node hashes it needs from a caller-supplied mapping,
+so the same code serves the database, tests and benchmarks; hashing and the *verification*
+of proofs come from :mod:`tlog_check.merkle`, shared with the scanner and the witness.
 """
 
 from __future__ import annotations
@@ -25,20 +25,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+# Hashing and proof verification are tlog_check's, the code every verifier of this log runs
+# (scanner, witness): the service checks itself with exactly what others check it with.
+from tlog_check.merkle import (  # noqa: F401  (re-exported)
+    EMPTY_ROOT, leaf_hash, node_hash, root_from_inclusion_proof, verify_consistency,
+    verify_inclusion,
+)
+
 HASH_SIZE = 32
-EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 Node = tuple[int, int]  # (level, index)
-
-
-def leaf_hash(data: bytes) -> bytes:
-    """SHA-256(0x00 || data)."""
-    return hashlib.sha256(b"\x00" + data).digest()
-
-
-def node_hash(left: bytes, right: bytes) -> bytes:
-    """SHA-256(0x01 || left || right)."""
-    return hashlib.sha256(b"\x01" + left + right).digest()
 
 
 def _split(n: int) -> int:
@@ -208,69 +204,3 @@ def hashes_for(ranges: Iterable[tuple[int, int]],
 
 def needed_nodes(ranges: Iterable[tuple[int, int]]) -> set[Node]:
     return {node for a, b in ranges for node in range_nodes(a, b)}
-
-
-# --- verification (RFC 9162 2.1.3.2 and 2.1.4.2) ----------------------------------------------
-
-
-def root_from_inclusion_proof(index: int, size: int, leaf: bytes,
-                              proof: Sequence[bytes]) -> bytes | None:
-    """The root implied by an inclusion proof, or None when the proof is malformed."""
-    if not 0 <= index < size:
-        return None
-    fn, sn, r = index, size - 1, leaf
-    for p in proof:
-        if sn == 0:
-            return None
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    return r if sn == 0 else None
-
-
-def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
-                     root: bytes) -> bool:
-    return root_from_inclusion_proof(index, size, leaf, proof) == root
-
-
-def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes,
-                       proof: Sequence[bytes]) -> bool:
-    """Whether ``proof`` shows the tree of ``second`` leaves extends the tree of ``first``."""
-    if first < 0 or first > second:
-        return False
-    if first == second:
-        return not proof and first_root == second_root
-    if first == 0:
-        return not proof and first_root == EMPTY_ROOT
-    if not proof:
-        return False
-    path = list(proof)
-    if first & (first - 1) == 0:  # an exact power of two: the old root is a node of the new tree
-        path.insert(0, first_root)
-    fn, sn = first - 1, second - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and fr == first_root and sr == second_root

@@ -23,15 +23,16 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-ALG_ED25519 = 0x01
-SIGNATURE_PREFIX = "\u2014 "
+import tlog_check
+
+ALG_ED25519 = tlog_check.ALG_ED25519
+SIGNATURE_PREFIX = tlog_check.SIGNATURE_PREFIX
 
 
 def format_time(value: dt.datetime) -> str:
@@ -45,7 +46,7 @@ def checkpoint_body(log_id: str, size: int, root: bytes, issued_at: dt.datetime)
 
 
 def key_id(name: str, public_key: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + bytes([ALG_ED25519]) + public_key).digest()[:4]
+    return tlog_check.key_id(name, public_key, ALG_ED25519)
 
 
 def check_key_name(name: str) -> None:
@@ -120,27 +121,17 @@ def load_private_key(text: str | bytes) -> Ed25519PrivateKey:
 
 def split_note(note: str) -> tuple[str, list[tuple[str, bytes, bytes]]]:
     """(body, [(key name, key id, signature)]) of a signed note; ValueError if malformed."""
-    body, sep, sigs = note.partition("\n\n")
-    if not sep or not sigs.endswith("\n"):
-        raise ValueError("not a signed note: no blank line before the signatures")
-    signatures = []
-    for line in sigs[:-1].split("\n"):
-        if not line.startswith(SIGNATURE_PREFIX):
-            raise ValueError(f"not a signature line: {line[:40]!r}")
-        name, _, blob = line[len(SIGNATURE_PREFIX):].partition(" ")
-        raw = base64.b64decode(blob, validate=True)
-        if len(raw) != 4 + 64:
-            raise ValueError("an Ed25519 signature line holds 4 + 64 bytes")
-        signatures.append((name, raw[:4], raw[4:]))
-    return body + "\n", signatures
+    body, signatures = tlog_check.parse_note(note)
+    return body, [(s.name, s.key_id, s.signature) for s in signatures]
 
 
 def note_signed_by(note: str, key: LogKey) -> bool:
-    """Whether ``note`` carries a valid signature by ``key`` under the note's origin name."""
+    """Whether ``note`` carries a valid signature by ``key`` under the note's origin name
+    (checked by :func:`tlog_check.verify_note`, as every outside verifier does)."""
     try:
-        body, signatures = split_note(note)
-    except ValueError:
+        body, _signatures = tlog_check.parse_note(note)
+        origin = body.split("\n", 1)[0]
+        tlog_check.verify_note(note, tlog_check.VerifierKey(origin, key.public_bytes))
+    except tlog_check.TlogError:
         return False
-    origin = body.split("\n", 1)[0]
-    return any(name == origin and kid == key.key_id_for(origin) and key.verify(body, sig)
-               for name, kid, sig in signatures)
+    return True
