@@ -21,10 +21,12 @@ $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "trace needs Python 3.11+"'
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): setup.cfg pyproject.toml scanner_client/pyproject.toml tlog_check/pyproject.toml | $(BIN)/python
+$(STAMP): setup.cfg pyproject.toml scanner_client/pyproject.toml tlog_check/pyproject.toml \
+		tlog_witness/pyproject.toml | $(BIN)/python
 	@scripts/system-deps.sh
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ./tlog_check -e '.[test]' -e ./scanner_client
+	$(BIN)/python -m pip install --quiet -e ./tlog_check -e '.[test]' -e ./scanner_client \
+		-e ./tlog_witness
 	touch $(STAMP)
 
 system-deps:

@@ -1,0 +1,5 @@
+import sys
+
+from tlog_witness.cli import main
+
+sys.exit(main())
