@@ -4,6 +4,8 @@ refused (the message says why)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from trace_service.errors import DomainError
@@ -160,68 +162,155 @@ def backup(ctx, path):
         raise click.ClickException(str(exc)) from None
     note_path = bk.checkpoint_note_path(path)
     note_path.write_text(cp.note(key), encoding="utf-8")
+    digest = bk.write_digest(path)
     click.echo(f"backup written to {path}: log {cp.log_id} size {cp.size}, root "
                f"{b64(cp.root_hash)}")
+    click.echo(f"SHA-256 of the backup written to {digest}")
     click.echo(f"checkpoint note written to {note_path} (keep a copy apart from the backup)")
 
 
 @click.command("restore")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--force", is_flag=True, help="Replace a target database that holds data.")
+@click.option("--drop-old", is_flag=True,
+              help="Delete the replaced database instead of keeping it aside.")
 @click.pass_context
-def restore(ctx, path, force):
-    """Restore PATH into the configured database, then verify the restored log against its
-    newest checkpoint (and PATH.checkpoint when present) before reporting success."""
+def restore(ctx, path, force, drop_old):
+    """Restore PATH into a new database or file, verify the log there (against its newest
+    checkpoint, and PATH.checkpoint when present), and only then swap it in for the
+    configured database. Any failure leaves the existing database unchanged."""
+    import signal
+
     from trace_service.ledger import backup as bk
-    from trace_service.ledger.notes import note_signed_by
-    from trace_service.ledger.services import b64, root_at
-    from trace_service.ledger.verify import gc_paused, verify_log
+    from trace_service.ledger.services import b64
 
     app = _app(ctx)
     key = _key(app)
     url = app.config["DATABASE_URL"]
-    database = app.extensions["trace_db"]
-    database.dispose()
+    app.extensions["trace_db"].dispose()
+    path = Path(path)
+    # SIGTERM ends the restore like Ctrl-C does: the staging copy is removed on the way out.
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        held = bk.rows_in(url)
-        if held and not force:
-            tables = ", ".join(f"{n} ({c})" for n, c in sorted(held.items())[:5])
-            raise click.ClickException(
-                f"the target database holds data ({tables}{', ...' if len(held) > 5 else ''}); "
-                "pass --force to replace it")
-        bk.restore(url, path)
+        outcome = _restore(url, path, key, force, keep_old=not drop_old)
     except bk.BackupError as exc:
-        raise click.ClickException(str(exc)) from None
-    database.dispose()
-    click.echo(f"restored {path}; verifying")
-    with database.read_session() as db:
-        with gc_paused():
-            report = verify_log(db, key)
-        expected = None
-        note_path = bk.checkpoint_note_path(path)
-        if report.ok and note_path.exists():
-            note = note_path.read_text(encoding="utf-8")
-            _log_id, size, root = bk.parse_note_head(note)
-            if not note_signed_by(note, key):
-                raise click.ClickException(f"{note_path} is not signed by this log's key")
-            if size > report.size or root_at(db, size) != root:
-                raise click.ClickException(
-                    f"the restored log does not contain the checkpoint of {note_path} "
-                    f"(size {size}): the backup is older than, or differs from, that note")
-            expected = size
-    if not report.ok:
-        _fail_report(report)
-        click.echo("restore FAILED verification: do not serve this database", err=True)
-        ctx.exit(1)
+        _refuse(ctx, str(exc))
+    except KeyboardInterrupt:
+        _refuse(ctx, "interrupted")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if outcome is None:  # verification failed; the report is printed
+        _refuse(ctx, "the backup failed verification")
+    report, expected, aside = outcome
     newest = report.newest
-    if newest is None:
-        raise click.ClickException("the restored database holds no signed checkpoint, so its "
-                                   "log cannot be verified")
     click.echo(f"verified: log {report.log_id} size {report.size}, root {b64(report.root)}; "
                f"{len(report.checkpoints)} checkpoints match, newest at size {newest.size} "
                f"signed {newest.issued_at.isoformat()}")
     if expected is not None:
-        click.echo(f"and contains the checkpoint of {note_path} (size {expected})")
+        click.echo(f"and contains the checkpoint of {bk.checkpoint_note_path(path)} "
+                   f"(size {expected})")
+    click.echo(f"restored {path} into {_where(url)}")
+    if aside is not None:
+        click.echo(f"the replaced database was kept as {aside} (delete it when no longer "
+                   "needed: it holds personal data)")
+
+
+def _raise_interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
+def _refuse(ctx, reason: str):
+    click.echo(f"restore refused: {reason}; the existing database was not changed", err=True)
+    ctx.exit(1)
+
+
+def _where(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.database if url.startswith("sqlite") else f"database {parsed.database}"
+
+
+def _restore(url: str, path, key, force: bool, keep_old: bool):
+    """Stage, verify, swap; returns (report, note size, where the old database went), or
+    None when verification failed (the report has been printed). Raises BackupError."""
+    from sqlalchemy.exc import DBAPIError
+
+    from trace_service import migrate
+    from trace_service.db import Database
+    from trace_service.ledger import backup as bk
+    from trace_service.ledger.notes import note_signed_by
+    from trace_service.ledger.services import root_at
+    from trace_service.ledger.verify import gc_paused, verify_log
+
+    kind = bk.backup_kind(path)
+    engine = bk.dialect_of(url)
+    if kind != engine:
+        made = "a SQLite database" if kind == "sqlite" else "a PostgreSQL (pg_dump) backup"
+        raise bk.BackupError(f"{path} is {made}, but the configured database is {engine}")
+    checked = bk.check_digest(path)
+    note_path = bk.checkpoint_note_path(path)
+    note = None
+    if note_path.exists():
+        note = note_path.read_text(encoding="utf-8", errors="replace")
+        bk.parse_note_head(note)
+        if not note_signed_by(note, key):
+            raise bk.BackupError(f"{note_path} is not signed by this log's key")
+    with bk.staging(url) as stage:
+        stage.load(path)
+        try:
+            revision = bk.staged_revision(stage.url)
+        except DBAPIError as exc:
+            raise bk.BackupError(f"{path} is damaged: {bk._first_line(exc)}") from None
+        if revision is None:
+            raise bk.BackupError(f"{path} is a database but not a trace backup "
+                                 "(no schema version)")
+        if revision != migrate.head():
+            try:
+                migrate.upgrade(stage.url)  # the staging copy only
+            except Exception as exc:  # noqa: BLE001 - any failure: the backup is not usable
+                raise bk.BackupError(f"{path} is at schema revision {revision}, which this "
+                                     f"version cannot upgrade: {bk._first_line(exc)}") from None
+        click.echo(f"restored {path}{' (SHA-256 matches)' if checked else ''} into a "
+                   "staging copy; verifying")
+        database = Database(stage.url)
+        try:
+            with database.read_session() as db:
+                with gc_paused():
+                    report = verify_log(db, key)
+                expected = None
+                if report.ok and note is not None:
+                    _log_id, size, root = bk.parse_note_head(note)
+                    if size > report.size or root_at(db, size) != root:
+                        raise bk.BackupError(
+                            f"the backup does not contain the checkpoint of {note_path} "
+                            f"(size {size}): it is older than, or differs from, that note")
+                    expected = size
+        except DBAPIError as exc:
+            raise bk.BackupError(f"{path} is damaged: {bk._first_line(exc)}") from None
+        finally:
+            database.dispose()
+        if not report.ok:
+            _fail_report(report)
+            return None
+        if report.newest is None:
+            raise bk.BackupError("the backup holds no signed checkpoint, so its log cannot "
+                                 "be verified")
+        # The target is first opened here, after the backup proved good: a bad backup
+        # leaves every byte of it as it was.
+        try:
+            held = bk.rows_in(url)
+        except bk.BackupError as exc:
+            if not force:
+                raise bk.BackupError(f"{exc}; pass --force to replace it") from None
+            held = {"?": 1}
+        if held and not force:
+            tables = ", ".join(f"{n} ({c})" for n, c in sorted(held.items())[:5])
+            raise bk.BackupError(
+                f"the target database holds data ({tables}"
+                f"{', ...' if len(held) > 5 else ''}); pass --force to replace it")
+        aside = stage.swap(keep_old=keep_old and bool(held))
+    return report, expected, aside
 
 
 COMMANDS = [verify, checkpoint, erase_person, retention, backup, restore]
