@@ -104,24 +104,55 @@ def _checkpoint_loop(app, key, every: int) -> None:
 
 @click.command("erase-person")
 @click.argument("person_id")
+@click.option("--dry-run", is_flag=True, help="List what would be erased; change nothing.")
 @click.pass_context
-def erase_person(ctx, person_id):
-    """Blank a person's name, phone, address and account reference (the psn_ id stays;
-    events and proofs are unchanged)."""
-    from trace_service.ledger.erasure import erase_person as erase
+def erase_person(ctx, person_id, dry_run):
+    """Erase the personal data of the human behind PERSON_ID: every person row the matching
+    rule finds (same phone; the signer of her own parcel under her name) and her name,
+    phone and address in the texts those rows wrote. The psn_ ids stay; events and proofs
+    are unchanged. See docs/integrity.md, "Personal data"."""
+    from trace_service.ledger.erasure import erase_subject
 
     app = _app(ctx)
-    with app.extensions["trace_db"].write_session() as db:
+    database = app.extensions["trace_db"]
+    with database.write_session() as db:
+        sqlite = database.dialect == "sqlite"
+        if sqlite:
+            # Freed cells and pages are overwritten with zeros, not left in the file.
+            db.connection().exec_driver_sql("PRAGMA secure_delete=ON")
         try:
-            result = erase(db, person_id)
+            result = erase_subject(db, person_id, dry_run=dry_run)
         except DomainError as exc:
             raise click.ClickException(f"{exc.code}: {exc.message}") from None
         db.commit()
-    if result.already:
-        click.echo(f"{person_id} was already erased")
+    verb = "would erase" if dry_run else "erased"
+    for index, row in enumerate(result.rows):
+        was = ", ".join(f"{k}={v}" for k, v in row.was.items() if k != "id" and v)
+        lead = "" if index == 0 else "  also "
+        if row.already:
+            click.echo(f"{lead}{row.person_id} was already erased")
+        else:
+            click.echo(f"{lead}{verb} {row.person_id}" + (f" (was {was})" if was else ""))
+    for where in result.texts:
+        click.echo(f"  {'would cut' if dry_run else 'cut'} name/phone/address from {where}")
+    if dry_run or all(row.already for row in result.rows):
+        return
+    if sqlite:
+        click.echo(_sqlite_erasure_note(database))
     else:
-        was = ", ".join(f"{k}={v}" for k, v in result.was.items() if k != "id" and v)
-        click.echo(f"erased {person_id}" + (f" (was {was})" if was else ""))
+        click.echo("PostgreSQL keeps the old row versions on disk until VACUUM reuses their "
+                   "space, and the WAL and backups until they age out (docs/integrity.md)")
+
+
+def _sqlite_erasure_note(database) -> str:
+    """Fold the -wal (which holds the pages as they were before) into the file and empty
+    it: after that no copy of the erased values is left in the database's files."""
+    with database.engine.connect() as conn:
+        busy, _log, _done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    if busy:
+        return ("erased with secure_delete; the -wal could not be emptied now (the database "
+                "is in use): its old pages go at the next checkpoint")
+    return "erased with secure_delete, and the -wal was checkpointed and emptied"
 
 
 @click.command("retention")
