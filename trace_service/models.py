@@ -8,7 +8,7 @@ from trace_service.custody.models import LotHolding, Transfer, TransferItem  # n
 from trace_service.db import Base  # noqa: F401
 from trace_service.feedback.models import Complaint, Review  # noqa: F401
 from trace_service.ledger.models import (  # noqa: F401
-    LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode,
+    LedgerCheckpoint, LedgerCosignature, LedgerEntry, LedgerHead, LedgerNode, LedgerWitnessState,
 )
 from trace_service.ingest.models import Scan  # noqa: F401
 from trace_service.inspect.models import (  # noqa: F401

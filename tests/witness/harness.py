@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -29,10 +30,17 @@ def init_witness(home: Path, name: str, log_key: str) -> str:
     return proc.stdout.strip()
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @contextmanager
-def running_witness(home: Path):
-    """``trace-witness serve --port 0`` in its own process; yields its base URL."""
-    proc = subprocess.Popen([WITNESS, "--home", str(home), "serve", "--port", "0"],
+def running_witness(home: Path, port: int = 0):
+    """``trace-witness serve --port PORT`` (0: any free one) in its own process; yields its
+    base URL."""
+    proc = subprocess.Popen([WITNESS, "--home", str(home), "serve", "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:

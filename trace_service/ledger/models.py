@@ -10,9 +10,12 @@
                         hashes of the complete subtrees of ``size``'s binary decomposition).
                         Appenders lock it (``SELECT ... FOR UPDATE``): it is the sequencer.
 ``ledger_checkpoints``  signed tree heads, one per size (see ``trace_service.ledger.notes``).
+``ledger_cosignatures`` witnesses' cosignatures of checkpoints; ``ledger_witness_state`` the size
+                        each witness last cosigned (``trace_service.ledger.witnesses``).
 
-Rows are only ever inserted, except the head, which is updated in place. All of it except
-the checkpoints can be recomputed from ``events`` (``trace-service verify`` does).
+Rows are only ever inserted, except the head and the witness state, updated in place. All but
+the checkpoints and cosignatures can be recomputed from ``events`` (``trace-service verify``
+does).
 """
 
 from __future__ import annotations
@@ -66,3 +69,34 @@ class LedgerCheckpoint(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     log_id: Mapped[str] = mapped_column(String(200))
     signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+
+
+class LedgerCosignature(Base):
+    """A witness's cosignature (C2SP ``cosignature/v1``) of the checkpoint at ``size``.
+
+    Checked against the witness's configured key when received; ``line`` is the note
+    signature line as the witness sent it, appended to the note when it is served. No
+    foreign key to the checkpoint: a cosignature is evidence about the log that must
+    survive whatever happens to the checkpoint row (``verify`` then reports the gap).
+    """
+
+    __tablename__ = "ledger_cosignatures"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    witness: Mapped[str] = mapped_column(String(200), primary_key=True)
+    line: Mapped[str] = mapped_column(String(400))
+    cosigned_at: Mapped[int] = mapped_column(BigInteger)  # the witness's Unix time
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LedgerWitnessState(Base):
+    """What the service knows of each witness: the size it last cosigned (the ``old`` of
+    the next ``add-checkpoint``) and the last failure, for the operator."""
+
+    __tablename__ = "ledger_witness_state"
+
+    witness: Mapped[str] = mapped_column(String(200), primary_key=True)
+    verifier_key: Mapped[str] = mapped_column(String(400))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

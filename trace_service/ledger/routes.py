@@ -15,7 +15,7 @@ from flask_smorest import Blueprint
 from trace_service import visibility
 from trace_service.db import get_db
 from trace_service.http import PUBLIC, require
-from trace_service.ledger import services, settings
+from trace_service.ledger import services, settings, witnesses
 from trace_service.ledger.schemas import (
     CheckpointOut, ConsistencyArgs, ConsistencyOut, InclusionArgs, InclusionBundleOut,
     PublicKeyOut,
@@ -53,7 +53,9 @@ def latest_checkpoint():
     """The newest signed checkpoint (a fresh one when the newest is older than the
     checkpoint interval and the log has grown)."""
     interval = current_app.config["LOG_CHECKPOINT_INTERVAL_SECONDS"]
-    return services.latest_checkpoint(get_db(), _key(), interval).view(_key())
+    latest = services.latest_checkpoint(get_db(), _key(), interval)
+    with get_db().read_session() as db:
+        return _witnessed(db, latest)
 
 
 @blp.route("/checkpoints/<int:size>", methods=["GET"])
@@ -62,7 +64,19 @@ def latest_checkpoint():
 def checkpoint(size):
     """The checkpoint signed at this tree size."""
     with get_db().read_session() as db:
-        return services.checkpoint_at(db, size).view(_key())
+        return _witnessed(db, services.checkpoint_at(db, size))
+
+
+def _witnessed(db, checkpoint) -> dict:
+    """The checkpoint's view with its witnesses' cosignatures: listed, and their lines
+    appended to the note (any signed-note verifier ignores the lines it has no key for)."""
+    view = checkpoint.view(_key())
+    cosignatures = witnesses.cosignatures_of(db, checkpoint.size)
+    view["note"] = witnesses.with_cosignatures(view["note"], cosignatures)
+    view["cosignature_count"] = len(cosignatures)
+    view["cosignatures"] = [{"witness": c["witness"], "cosigned_at": c["cosigned_at"]}
+                            for c in cosignatures]
+    return view
 
 
 @blp.route("/proofs/inclusion", methods=["GET"])
@@ -77,8 +91,12 @@ def inclusion(args):
     def visible(db, event):
         return visibility.may_read_event(db, actor, event)
 
-    return services.inclusion_bundle(get_db(), _key(), args["event_id"], args["size"],
-                                     visible=visible)
+    bundle = services.inclusion_bundle(get_db(), _key(), args["event_id"], args["size"],
+                                       visible=visible)
+    with get_db().read_session() as db:
+        bundle["checkpoint"] = witnesses.with_cosignatures(
+            bundle["checkpoint"], witnesses.cosignatures_of(db, bundle["tree_size"]))
+    return bundle
 
 
 @blp.route("/proofs/consistency", methods=["GET"])

@@ -21,12 +21,21 @@ class PublicKeyOut(Schema):
                                                           "|| public key)> (signed-note form)"})
 
 
+class CosignatureOut(Schema):
+    witness = fields.String(metadata={"description": "The witness's key name"})
+    cosigned_at = fields.Integer(metadata={"description": "The witness's time, Unix seconds"})
+
+
 class CheckpointOut(Schema):
     log_id = fields.String()
     size = fields.Integer(metadata={"description": "Number of events in the tree"})
     root_hash = fields.String(metadata={"description": B64})
     issued_at = fields.DateTime()
-    note = fields.String(metadata={"description": "The signed checkpoint note (docs/integrity.md)"})
+    note = fields.String(metadata={"description": "The signed checkpoint note (docs/integrity.md), "
+                                              "with the witnesses' cosignature lines"})
+    cosignature_count = fields.Integer(metadata={
+        "description": "How many witnesses cosigned this checkpoint (docs/integrity.md)"})
+    cosignatures = fields.List(fields.Nested(CosignatureOut))
 
 
 class InclusionArgs(Schema):

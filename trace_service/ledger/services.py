@@ -233,10 +233,14 @@ def issue_checkpoint(db: Session, key: LogKey) -> Checkpoint:
 
 
 def sign_now(database, key: LogKey) -> Checkpoint:
-    """Issue a checkpoint in a transaction of its own."""
+    """Issue a checkpoint in a transaction of its own, then hand it to the witnesses
+    (``ledger.witnesses``: in the background; this never waits for them)."""
+    from trace_service.ledger import witnesses
+
     with database.write_session() as db:
         checkpoint = issue_checkpoint(db, key)
         db.commit()
+    witnesses.checkpoint_signed(database, checkpoint, checkpoint.note(key))
     return checkpoint
 
 

@@ -14,6 +14,14 @@ environment:
 ``TRACE_CHECKPOINT_INTERVAL_SECONDS`` (default 60)
     A reader asking for the latest checkpoint gets a fresh one only when the newest is
     older than this and the log has grown (see ``services.latest_checkpoint``).
+``TRACE_WITNESSES``
+    Comma-separated ``<witness verifier key>@<URL>`` entries: the witnesses asked to cosign
+    every checkpoint (``ledger.witnesses``). The key is the witness's cosignature/v1 key
+    (``trace-witness key`` prints it), the URL its submission prefix. Parsed strictly: a
+    malformed entry stops the service at start-up, naming the entry.
+``TRACE_WITNESS_TIMEOUT_SECONDS`` (default 5)
+    How long one ``add-checkpoint`` may take before that witness is skipped until the next
+    checkpoint.
 ``TRACE_PERSONAL_DATA_RETENTION_DAYS`` (default 1095, i.e. three years)
     ``trace-service retention`` erases persons with no order, receipt, review or complaint
     for longer than this.
@@ -22,8 +30,11 @@ environment:
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import tlog_check
 
 from trace_service.config import ConfigError, _env_int, _env_secret
 from trace_service.files import create_private_once
@@ -33,6 +44,7 @@ from trace_service.ledger.notes import (
 
 KEY_FILE = "log_signing_key.pem"
 EXTENSION = "trace_ledger_key"
+WITNESSES = "trace_ledger_witnesses"
 
 
 def init_app(app) -> LogKey:
@@ -61,7 +73,65 @@ def init_app(app) -> LogKey:
     except ValueError as exc:
         raise ConfigError(f"TRACE_LOG_SIGNING_KEY: {exc}") from None
     app.extensions[EXTENSION] = key
+    _init_witnesses(app)
     return key
+
+
+def _init_witnesses(app) -> None:
+    from trace_service.ledger import witnesses
+
+    config = app.config
+    text = config.get("WITNESSES")
+    if text is None:
+        text = os.environ.get("TRACE_WITNESSES", "")
+    found = parse_witnesses(text)
+    timeout = config.setdefault("WITNESS_TIMEOUT_SECONDS",
+                                _env_int("TRACE_WITNESS_TIMEOUT_SECONDS", 5))
+    if timeout < 1:
+        raise ConfigError("TRACE_WITNESS_TIMEOUT_SECONDS must be at least 1")
+    app.extensions[WITNESSES] = found
+    database = app.extensions.get("trace_db")
+    if database is not None:
+        witnesses.attach(database, found, float(timeout))
+
+
+_ENTRY = re.compile(r"^(?P<key>[^\s@]+\+[0-9a-fA-F]{8}\+[A-Za-z0-9+/=]+)@(?P<url>https?://\S+)$")
+
+
+def parse_witnesses(text: str) -> list:
+    """``TRACE_WITNESSES`` as a list of ``witnesses.WitnessConfig``; ConfigError naming the
+    entry when one is malformed, is not a cosignature/v1 key, or names a witness twice."""
+    from trace_service.ledger.witnesses import WitnessConfig
+
+    out, names = [], set()
+    entries = [e.strip() for e in (text or "").split(",")]
+    if entries == [""]:
+        return []
+    for number, entry in enumerate(entries, 1):
+        where = f"TRACE_WITNESSES entry {number} ({entry[:60]!r})"
+        match = _ENTRY.match(entry)
+        if not match:
+            raise ConfigError(f"{where}: expected <witness verifier key>@<http(s) URL>, e.g. "
+                              "witness.example/w1+1a2b3c4d+BASE64@https://witness.example")
+        try:
+            key = tlog_check.parse_verifier_key(match["key"])
+        except tlog_check.TlogError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        if key.alg != tlog_check.ALG_COSIGNATURE_V1:
+            raise ConfigError(f"{where}: the key is not a cosignature/v1 (type 0x04) key; "
+                              "give the key 'trace-witness key' prints")
+        url = urlsplit(match["url"])
+        if not url.hostname or url.query or url.fragment:
+            raise ConfigError(f"{where}: the URL needs a host and no query or fragment")
+        if key.name in names:
+            raise ConfigError(f"{where}: witness {key.name} is named twice")
+        names.add(key.name)
+        out.append(WitnessConfig(key, match["url"]))
+    return out
+
+
+def witness_list(app) -> list:
+    return app.extensions.get(WITNESSES, [])
 
 
 def _default_log_id(config) -> str:
