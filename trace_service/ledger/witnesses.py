@@ -19,6 +19,7 @@ that is what a fork looks like from the outside.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import logging
 import threading
@@ -123,6 +124,14 @@ class _Collector:
 
 
 _COLLECTORS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+@atexit.register
+def _drain() -> None:
+    """At exit, let a pending round finish (bounded by the timeouts), so a one-shot
+    ``trace-service checkpoint`` still reaches the witnesses before its process ends."""
+    for found in list(_COLLECTORS.values()):
+        found.wait_idle(found.timeout * (2 * len(found.witnesses) + 1))
 
 
 def attach(database, witnesses: list[WitnessConfig], timeout: float = TIMEOUT_SECONDS) -> None:
