@@ -16,7 +16,12 @@ reply                                          action     what happens
                                                           dead-letter list with the reason
 401, 403                                       AUTH       stop, queue intact, AUTH_ERROR
 408, 409, 425, 429, 5xx, timeout, connection   RETRY      wait (backoff), send the SAME batch
-error, reset, truncated response                          again; queue intact
+error, reset, truncated response                          again; queue intact (507
+                                                          ``storage_full``, 503
+                                                          ``storage_read_only``,
+                                                          ``database_busy``,
+                                                          ``database_unavailable``: the
+                                                          message says which)
 404, 405, 415, other statuses, a 200 that is   FATAL      stop, queue intact, PROTOCOL_ERROR
 not a receipt list
 =============================================  =========  ===============================
@@ -48,6 +53,23 @@ from scanner_client.queue import Queue, Scan
 SETTLE, SHRINK, SPLIT, AUTH, RETRY, FATAL = "settle", "shrink", "split", "auth", "retry", "fatal"
 DONE, UNREACHABLE, PROTOCOL, STOPPED = "done", "unreachable", "protocol", "stopped"
 _RETRY_STATUSES = {408, 409, 425, 429}
+
+
+#: The server's codes for failures of its storage or database (all retried: the scans stay
+#: queued), in the words the operator of the scanner needs: waiting helps only for some.
+SERVER_TROUBLE = {
+    "storage_full": "the server's disk is full (its operator must free space)",
+    "storage_read_only": "the server's storage is read-only (its operator must fix it)",
+    "database_busy": "the server's database is busy (a lock wait timed out)",
+    "database_unavailable": "the server cannot reach its database",
+}
+
+
+def explain(reply: Reply) -> str:
+    """``reply.describe()``, led by what a storage or database failure means."""
+    trouble = SERVER_TROUBLE.get(reply.code or "")
+    text = reply.describe()
+    return f"{trouble}; the scans stay queued ({text})" if trouble else text
 
 
 def classify(reply: Reply | None) -> str:
@@ -119,7 +141,7 @@ class Retrier:
                 self.failures = 0
                 return reply
             self.failures += 1
-            reason = reason or reply.describe()
+            reason = reason or explain(reply)
             if self.max_attempts and self.failures >= self.max_attempts:
                 raise Stop(UNREACHABLE, reason if self.max_attempts == 1 else
                            f"gave up after {self.failures} attempts: {reason}")

@@ -12,7 +12,7 @@ from flask import Flask, current_app, g, has_request_context, jsonify, request, 
 from flask_smorest import Api
 from flask_smorest.arguments import ArgumentsMixin
 from gunicorn.http.errors import NoMoreData, ParseException
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
@@ -38,7 +38,7 @@ _HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
     415: "unsupported_media_type", 422: "validation_error", 429: "too_many_requests",
-    500: "internal_error", 503: "service_unavailable",
+    500: "internal_error", 503: "service_unavailable", 507: "storage_full",
 }
 
 
@@ -298,14 +298,71 @@ def _finish_transaction(response):
         log.warning("commit refused by a constraint", exc_info=True)
         return error_response(409, "conflict",
                               "the change conflicts with data stored meanwhile; retry")
-    except OperationalError:
+    except DBAPIError as error:
+        if not isinstance(error, OperationalError) and database_problem(error) is None:
+            raise
         sess.rollback()
-        log.exception("database unavailable at commit")
-        return error_response(503, "database_unavailable", "the database is busy; retry",
-                              headers={"Retry-After": "1"})
+        log.exception("database failure at commit")
+        return _database_error(error)
     finally:
         sess.close()
     return response
+
+
+# What a failed statement or commit means for the caller, by SQLSTATE (PostgreSQL) or by
+# SQLite's message (its result codes are not exposed by the sqlite3 module before 3.11's
+# ``sqlite_errorname``; the messages are SQLite's fixed texts for those codes).
+_PG_STATES = {
+    "53100": "storage_full",        # disk_full
+    "25006": "storage_read_only",   # read_only_sql_transaction (also a hot standby)
+    "55P03": "database_busy",       # lock_not_available (lock_timeout)
+    "57014": "database_busy",       # query_canceled (statement_timeout)
+    "40P01": "database_busy",       # deadlock_detected
+    "40001": "database_busy",       # serialization_failure
+}
+_SQLITE_MESSAGES = (
+    ("database or disk is full", "storage_full"),
+    ("attempt to write a readonly database", "storage_read_only"),
+    ("database is locked", "database_busy"),
+    ("database table is locked", "database_busy"),
+)
+DATABASE_ERRORS = {
+    "storage_full": (507, "the server's storage is full: nothing was stored; retry after "
+                          "the operator has freed space", None),
+    "storage_read_only": (503, "the server's storage is read-only: nothing was stored; retry "
+                               "after the operator has made it writable", "30"),
+    "database_busy": (503, "the database is busy (a lock wait or statement timed out): "
+                           "nothing was stored; retry", "1"),
+    "database_unavailable": (503, "the database cannot be reached: nothing was stored; "
+                                  "retry", "5"),
+}
+
+
+def database_problem(error: DBAPIError) -> str | None:
+    """The stable code of a storage or lock failure (``DATABASE_ERRORS``), or None."""
+    orig = getattr(error, "orig", None)
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if state:
+        if state in _PG_STATES:
+            return _PG_STATES[state]
+        return "database_unavailable" if state.startswith("08") else None
+    text = str(orig or error).lower()
+    for needle, code in _SQLITE_MESSAGES:
+        if needle in text:
+            return code
+    if isinstance(error, OperationalError):
+        return "database_unavailable"  # connection refused, server gone, disk I/O error
+    return None
+
+
+def _database_error(error: DBAPIError):
+    """Full disk, read-only storage, lock timeouts and lost connections each get their own
+    code (and Retry-After where retrying soon can help), never one "busy" for all: a
+    scanner or operator must know whether waiting helps."""
+    code = database_problem(error) or "database_unavailable"
+    status, message, retry_after = DATABASE_ERRORS[code]
+    return error_response(status, code, message,
+                          headers={"Retry-After": retry_after} if retry_after else None)
 
 
 def _close_session(_exc):
@@ -329,10 +386,10 @@ def _unexpected_error(error: Exception):
     if isinstance(error, (ParseException, NoMoreData)):
         # Under gunicorn the body is read (and de-chunked) while the app reads it.
         return error_response(400, "malformed_body", f"the body could not be read: {error}")
-    if isinstance(error, OperationalError):
+    if isinstance(error, DBAPIError) and (isinstance(error, OperationalError)
+                                          or database_problem(error) is not None):
         log.exception("database error")
-        return error_response(503, "database_unavailable", "the database is busy; retry",
-                              headers={"Retry-After": "1"})
+        return _database_error(error)
     log.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(500, "internal_error", "an internal error occurred; it was logged")
 
