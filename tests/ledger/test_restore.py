@@ -301,3 +301,23 @@ def test_pg_restore_ends_with_the_restore_command_however_it_is_stopped(
         subprocess.run(["psql", admin, "-c", f'DROP DATABASE IF EXISTS "{staging}" WITH (FORCE)'],
                        capture_output=True, check=True)
     assert fingerprint(app) == before
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_backup_whose_event_content_is_not_utf8_is_refused_without_a_traceback(
+        history, cli, app, sql, tmp_path):
+    import sqlite3
+
+    _seq, pk, _event_id = entries(sql)[2]
+    backup = make_backup(cli, tmp_path)
+    Path(f"{backup}.sha256").unlink()
+    with sqlite3.connect(backup) as conn:
+        conn.execute("UPDATE events SET content = CAST(X'7bff' || CAST(substr(content, 2) "
+                     "AS BLOB) AS TEXT) WHERE id = ?", (pk,))
+    conn.close()
+    before = fingerprint(app)
+    result = cli("restore", str(backup), "--force")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.stderr.strip().splitlines()[-1].startswith("restore refused: ")
+    assert fingerprint(app) == before

@@ -397,8 +397,13 @@ class PgStaging(Staging):
         if not got:
             self._close()
             raise BackupError(f"another restore of database {self.target} is running")
-        self._drop_staged()
-        self._conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        try:
+            self._drop_staged()
+            self._conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        except DBAPIError as exc:
+            self._close()
+            raise BackupError(f"cannot make the staging database {self.name}: "
+                              f"{_first_line(exc)}") from None
 
     def _drop_staged(self) -> None:
         self._conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
@@ -450,6 +455,8 @@ class PgStaging(Staging):
         try:
             if self._conn is not None and not self.swapped:
                 self._drop_staged()
+        except DBAPIError:
+            pass  # left for the next restore, which drops it first
         finally:
             self._close()
 

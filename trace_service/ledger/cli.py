@@ -222,11 +222,17 @@ def restore(ctx, path, force, drop_old):
     path = Path(path)
     # SIGTERM ends the restore like Ctrl-C does: the staging copy is removed on the way out.
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    progress: dict = {}
     try:
-        outcome = _restore(url, path, key, force, keep_old=not drop_old)
+        outcome = _restore(url, path, key, force, keep_old=not drop_old, progress=progress)
     except bk.BackupError as exc:
         _refuse(ctx, str(exc))
     except KeyboardInterrupt:
+        stage = progress.get("stage")
+        if stage is not None and stage.swapped:  # the signal was held back until after it
+            click.echo(f"interrupted after the verified backup was swapped in: {path} is "
+                       f"restored into {_where(url)}", err=True)
+            ctx.exit(1)
         _refuse(ctx, "interrupted")
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -262,7 +268,7 @@ def _where(url: str) -> str:
     return parsed.database if url.startswith("sqlite") else f"database {parsed.database}"
 
 
-def _restore(url: str, path, key, force: bool, keep_old: bool):
+def _restore(url: str, path, key, force: bool, keep_old: bool, progress: dict):
     """Stage, verify, swap; returns (report, note size, where the old database went), or
     None when verification failed (the report has been printed). Raises BackupError."""
     from sqlalchemy.exc import DBAPIError
@@ -288,6 +294,7 @@ def _restore(url: str, path, key, force: bool, keep_old: bool):
         if not note_signed_by(note, key):
             raise bk.BackupError(f"{note_path} is not signed by this log's key")
     with bk.staging(url) as stage:
+        progress["stage"] = stage
         stage.load(path)
         try:
             revision = bk.staged_revision(stage.url)
@@ -319,6 +326,11 @@ def _restore(url: str, path, key, force: bool, keep_old: bool):
                     expected = size
         except DBAPIError as exc:
             raise bk.BackupError(f"{path} is damaged: {bk._first_line(exc)}") from None
+        except bk.BackupError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - damage the verifier did not foresee
+            raise bk.BackupError(f"{path} could not be verified ({type(exc).__name__}: "
+                                 f"{bk._first_line(exc)})") from None
         finally:
             database.dispose()
         if not report.ok:
