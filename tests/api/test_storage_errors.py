@@ -110,7 +110,7 @@ def test_each_storage_or_lock_failure_maps_to_its_own_stable_code(error, code):
 # --- real failures, in process ------------------------------------------------------------
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_sqlite_database_on_read_only_storage_answers_503_storage_read_only(app, client, tmp_path):
+def test_a_sqlite_database_on_read_only_storage_answers_503_storage_read_only(app, client):
     world = build_world(app, client)
     app.extensions["trace_db"].dispose()
     path = sqlite_file(app)

@@ -6,9 +6,13 @@
   installed and at least as new as the server: ``apt-get install postgresql-client``).
 
 A backup signs a checkpoint first, so the copy's newest checkpoint covers its whole log,
-and writes that checkpoint note next to it (``PATH.checkpoint``). Keep the note apart
-from the backup: restore then also proves the copy is not an older one. The signing key
-is not in the database and not in the backup; restore it from where it is kept.
+and writes that checkpoint note next to it (``PATH.checkpoint``) and the file's SHA-256
+(``PATH.sha256``). Keep the note apart from the backup: restore then also proves the copy
+is not an older one. The signing key is not in the database and not in the backup;
+restore it from where it is kept.
+
+A restore is staged, verified, then swapped in (see the comment above :func:`backup_kind`
+and docs/integrity.md, "Backup and restore").
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from trace_service.files import private_file, private_sqlite_path
+from trace_service.files import private_file
 
 
 class BackupError(RuntimeError):
@@ -222,8 +226,14 @@ class Staging:
     """A staging copy of the database at ``url``; see :func:`staging`."""
 
     url: str
+    swapped: bool
+
+    def open(self) -> None:
+        """Take the restore lock and remove a staging copy a killed restore left."""
+        raise NotImplementedError
 
     def load(self, path: Path) -> None:
+        """Restore the backup at ``path`` into the staging copy; BackupError if it cannot."""
         raise NotImplementedError
 
     def swap(self, keep_old: bool) -> str | None:
