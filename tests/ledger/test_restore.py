@@ -321,3 +321,36 @@ def test_a_backup_whose_event_content_is_not_utf8_is_refused_without_a_traceback
     assert "Traceback" not in result.output
     assert result.stderr.strip().splitlines()[-1].startswith("restore refused: ")
     assert fingerprint(app) == before
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_crashed_writers_wal_is_folded_into_the_old_database_kept_aside_not_into_the_new(
+        history, cli, app, sql, tmp_path):
+    import sqlite3
+
+    backup = make_backup(cli, tmp_path)
+    app.extensions["trace_db"].dispose()
+    target = Path(make_url(app.config["DATABASE_URL"]).database)
+    # A writer that commits into the -wal and dies before any checkpoint.
+    crash = textwrap.dedent(f"""
+        import os, sqlite3
+        conn = sqlite3.connect({str(target)!r}, isolation_level=None)
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute("CREATE TABLE after_the_backup (x)")
+        conn.execute("INSERT INTO after_the_backup VALUES ('only in the -wal')")
+        os._exit(0)
+    """)
+    subprocess.run([sys.executable, "-c", crash], check=True)
+    assert Path(f"{target}-wal").stat().st_size > 0
+
+    result = cli("restore", str(backup), "--force")
+    assert result.exit_code == 0, result.output
+    kept = Path(result.stdout.split("the replaced database was kept as ", 1)[1].split(" ")[0])
+    with sqlite3.connect(kept) as old:
+        assert old.execute("SELECT x FROM after_the_backup").fetchall() == [("only in the -wal",)]
+    old.close()
+    with sqlite3.connect(target) as new:
+        assert not new.execute("SELECT name FROM sqlite_master WHERE name = 'after_the_backup'"
+                               ).fetchall()
+    new.close()
+    assert cli("verify").exit_code == 0
