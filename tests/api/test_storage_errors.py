@@ -148,6 +148,31 @@ def test_a_full_sqlite_disk_answers_507_storage_full_until_space_is_freed(
     assert again.status_code == 201
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_sqlite_write_lock_held_past_the_busy_timeout_answers_503_database_busy(app, client):
+    from sqlalchemy import event
+
+    world = build_world(app, client)
+    engine = app.extensions["trace_db"].engine
+    engine.dispose()
+
+    @event.listens_for(engine, "connect")
+    def short_wait(dbapi_connection, _record):  # after the service's own 30 s setting
+        dbapi_connection.execute("PRAGMA busy_timeout=200")
+
+    holder = sqlite3.connect(sqlite_file(app), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holding the write lock
+    try:
+        response = new_key(world)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert response.status_code == 503
+    assert error_of(response)["code"] == "database_busy"
+    assert response.headers["Retry-After"] == "1"
+    assert new_key(world).status_code == 201
+
+
 @contextlib.contextmanager
 def pg_setting(app, name: str, value: str):
     """``ALTER DATABASE ... SET``: every new connection of the service gets it."""
