@@ -223,6 +223,46 @@ def test_a_postgresql_database_in_read_only_mode_answers_503_storage_read_only(a
     assert new_key(world).status_code == 201
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_full_postgresql_disk_answers_507_storage_full_until_space_is_freed(app, client):
+    """The api_keys table moved to a tablespace on a 2 MB tmpfs, which is then filled: the
+    server's own "could not extend file" (SQLSTATE 53100) when a page must be added."""
+    import pwd
+    import tempfile
+    import uuid
+
+    owner = pwd.getpwnam("postgres")
+    world = build_world(app, client)
+    url = app.config["DATABASE_URL"]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    space = f"trace_full_{uuid.uuid4().hex[:8]}"
+    disk = Path(tempfile.mkdtemp(prefix="trace-pg-full-"))  # under /tmp: postgres reaches it
+    with small_disk(disk, "2m"):
+        os.chown(disk, owner.pw_uid, owner.pw_gid)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"CREATE TABLESPACE {space} LOCATION '{disk}'")
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(f"ALTER TABLE api_keys SET TABLESPACE {space}")
+            filler = fill(disk)
+            for _ in range(400):  # until a new row needs a new page
+                full = new_key(world)
+                if full.status_code != 201:
+                    break
+            filler.unlink()
+            again = new_key(world)
+        finally:
+            app.extensions["trace_db"].dispose()
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("ALTER TABLE api_keys SET TABLESPACE pg_default")
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f"DROP TABLESPACE {space}")
+    disk.rmdir()
+    assert full.status_code == 507, full.get_json()
+    assert error_of(full)["code"] == "storage_full"
+    assert again.status_code == 201
+
+
 # --- the scanner, through a real server ---------------------------------------------------
 
 def scanner(world, home: Path, url: str, *args: str, input: str | None = None):
