@@ -428,24 +428,38 @@ class PgStaging(Staging):
         exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
                               {"n": self.target}).scalar()
         aside = f"{self.target[:40]}_before_restore_{_stamp().replace('T', '_')}"
-        others = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :n "
-                                   "AND pid <> pg_backend_pid()"), {"n": self.target}).scalar()
+        others = conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = :n "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"),
+            {"n": self.target}).scalar()
         if others:
             raise BackupError(f"{others} session(s) are connected to database {self.target}: "
                               "stop the service, then restore")
-        try:
-            with _no_signals():
-                # One server transaction (the session is in autocommit; psycopg's
-                # transaction() sends BEGIN): both names change, or neither does.
-                raw = conn.connection.driver_connection
-                with raw.transaction():
-                    if exists:
-                        raw.execute(f'ALTER DATABASE "{self.target}" RENAME TO "{aside}"')
-                    raw.execute(f'ALTER DATABASE "{self.name}" RENAME TO "{self.target}"')
-                self.swapped = True
-        except (DBAPIError, psycopg.Error) as exc:
-            raise BackupError(f"the restored database could not be put in place of "
-                              f"{self.target}: {_first_line(exc)}") from None
+        raw = conn.connection.driver_connection
+        for attempt in range(10):
+            # A rename needs the database to itself; an autovacuum worker (a freshly loaded
+            # copy is its first target) is ended, and starts again later on its own.
+            raw.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname IN (%s, %s) AND backend_type = 'autovacuum worker'",
+                        (self.name, self.target))
+            try:
+                with _no_signals():
+                    # One server transaction (the session is in autocommit; psycopg's
+                    # transaction() sends BEGIN): both names change, or neither does.
+                    with raw.transaction():
+                        if exists:
+                            raw.execute(f'ALTER DATABASE "{self.target}" RENAME TO "{aside}"')
+                        raw.execute(f'ALTER DATABASE "{self.name}" RENAME TO "{self.target}"')
+                    self.swapped = True
+                break
+            except psycopg.errors.ObjectInUse as exc:  # a worker came back meanwhile
+                if attempt == 9:
+                    raise BackupError(f"the restored database could not be put in place of "
+                                      f"{self.target}: {_first_line(exc)}") from None
+                time.sleep(0.2)
+            except (DBAPIError, psycopg.Error) as exc:
+                raise BackupError(f"the restored database could not be put in place of "
+                                  f"{self.target}: {_first_line(exc)}") from None
         if not exists:
             return None
         if not keep_old:
