@@ -131,6 +131,18 @@ class Api:
         """``GET /api/v1/blocklist``."""
         return self._call("GET", BLOCKLIST)
 
+    def log_public_key(self) -> Reply:
+        """``GET /api/v1/log/public-key``."""
+        return self._call("GET", "/api/v1/log/public-key")
+
+    def latest_checkpoint(self) -> Reply:
+        """``GET /api/v1/log/checkpoints/latest``."""
+        return self._call("GET", "/api/v1/log/checkpoints/latest")
+
+    def consistency(self, first: int, second: int) -> Reply:
+        """``GET /api/v1/log/proofs/consistency?first=&second=``."""
+        return self._call("GET", f"/api/v1/log/proofs/consistency?first={first}&second={second}")
+
 
 def _short(exc: Exception) -> str:
     """A one-line reason from a requests/urllib3 exception chain."""

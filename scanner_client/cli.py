@@ -34,6 +34,7 @@ EPILOG = """exit codes (each subcommand's --help lists those it uses):
   14 SERVER_UNREACHABLE  server down / failing until the deadline; queue intact
   15 SCANS_REJECTED      upload: some scans were rejected (see status --dead-letters)
   16 PROTOCOL_ERROR      an answer the client cannot act on (wrong URL?); queue intact
+  17 FORKED_LOG          sync: the server's log forked; proofs refused until 'trust reset'
   130 INTERRUPTED        Ctrl-C
 with several inputs the most severe applies (5 > 4 > 3 > 0).
 set TRACE_SCAN_DEBUG=1 to get a traceback on internal errors."""

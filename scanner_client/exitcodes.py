@@ -64,6 +64,12 @@ PROTOCOL_ERROR = 16
 URL or an incompatible server), 415, a 200 that is not a valid receipt list, or
 receipts that do not match the scans sent.  Uploading stopped; the queue is intact."""
 
+FORKED_LOG = 17
+"""sync: the server's log does not extend the newest checkpoint this scanner saw (a
+different root at the same size, a failed consistency proof, a rollback, or a changed
+log key): the message names both checkpoints. From then on ``verify`` refuses the
+server's proofs until ``trace-scan trust reset`` (docs/integrity.md, Witnesses)."""
+
 INTERRUPTED = 130
 """Stopped by Ctrl-C (SIGINT), as shells report it."""
 
@@ -96,5 +102,6 @@ NAMES = {
     SERVER_UNREACHABLE: "SERVER_UNREACHABLE",
     SCANS_REJECTED: "SCANS_REJECTED",
     PROTOCOL_ERROR: "PROTOCOL_ERROR",
+    FORKED_LOG: "FORKED_LOG",
     INTERRUPTED: "INTERRUPTED",
 }

@@ -26,4 +26,5 @@ COMMANDS = [
     "status",
     "repair",
     "verify",
+    "trust",
 ]
