@@ -77,8 +77,11 @@ def _check_csrf() -> None:
 
 @bp.context_processor
 def _template_helpers():
+    from trace_service.inspect.integrity import witnesses_of
+
     return {"csrf_token": csrf_token, "local_time": _local, "categories": CATEGORIES,
-            "severities": SEVERITIES, "anomaly_kinds": anomalies.KINDS}
+            "severities": SEVERITIES, "anomaly_kinds": anomalies.KINDS,
+            "witnesses_of": witnesses_of}
 
 
 def _local(value) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from trace_service.chain import facts
 from trace_service.chain.models import Event
 from trace_service.db import get_db
-from trace_service.ledger import merkle, settings
+from trace_service.ledger import merkle, settings, witnesses
 from trace_service.ledger import services as ledger
 from trace_service.ledger.models import LedgerEntry
 from trace_service.ledger.notes import LogKey
@@ -43,6 +43,16 @@ def fresh_checkpoint(db: Session, key: LogKey) -> ledger.Checkpoint | None:
     if db.get_bind().dialect.name == "sqlite":
         return ledger.issue_checkpoint(db, key)
     return ledger.sign_now(get_db(), key)
+
+
+def witnesses_of(size: int | None) -> int:
+    """How many independent witnesses cosigned the checkpoint of ``size`` (0 for None):
+    each one vouches that this checkpoint extends every one it cosigned before, so the
+    log shown cannot be a fork it was not shown (docs/integrity.md, Witnesses)."""
+    if size is None:
+        return 0
+    with get_db().read_session() as db:
+        return witnesses.count_cosignatures(db, size)
 
 
 @dataclass

@@ -73,6 +73,9 @@ EN = {
                         "log. Treat this page with suspicion.",
     "integrity_incomplete": "{missing} of {count} steps are not in the tamper-evident log yet.",
     "integrity_none": "No steps to verify.",
+    "integrity_witnessed": "{n} independent witness(es) cosigned this checkpoint: they vouch "
+                           "that the log was not rewritten behind it.",
+    "integrity_unwitnessed": "No independent witness has cosigned this checkpoint yet.",
     "report": "Report a problem",
     "report_title": "Report a problem with this product",
     "report_intro": "Your report goes to the seller and the platform and is recorded in the "
@@ -179,6 +182,8 @@ ZH = {
     "integrity_failed": "防篡改校验失败：存储的轨迹与签名日志不符，请谨慎对待本页信息。",
     "integrity_incomplete": "{count} 个环节中有 {missing} 个尚未写入防篡改日志。",
     "integrity_none": "暂无可校验的环节。",
+    "integrity_witnessed": "已有 {n} 个独立见证方联署此检查点，证明日志未被暗中改写。",
+    "integrity_unwitnessed": "尚无独立见证方联署此检查点。",
     "report": "问题反馈",
     "report_title": "反馈商品问题",
     "report_intro": "您的反馈将送达商家和平台，并记入商品溯源轨迹。联系方式为选填，绝不公开。",

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from trace_service.ledger import merkle
 from trace_service.ledger import services as ledger
 from trace_service.ledger import settings as ledger_settings
+from trace_service.ledger import witnesses
 from trace_service.public.cache import TTLCache
 
 log = logging.getLogger("trace_service.public")
@@ -48,7 +49,10 @@ def badge(app, database, db: Session, events: list[tuple[int, str]],
         checkpoint, fresh = ledger.sign_now(database, key), True
     cache.put(("checkpoint",), checkpoint)
     out = {"checkpoint": checkpoint.size, "signed_at": checkpoint.issued_at,
-           "count": len(events), "missing": len(events) - len(seqs)}
+           "count": len(events), "missing": len(events) - len(seqs),
+           # Independent witnesses that cosigned this checkpoint (ledger.witnesses): read
+           # each time, as cosignatures arrive after the checkpoint is signed.
+           "witnesses": witnesses.count_cosignatures(db, checkpoint.size)}
     signed = cache.get(("signed", checkpoint.size, checkpoint.signature))
     if signed is None:
         signed = key.verify(checkpoint.body, checkpoint.signature)
