@@ -15,7 +15,6 @@ for a log signature (0x01) of the same key, and the time says when the witness s
 
 from __future__ import annotations
 
-import base64
 import time as _time
 from dataclasses import dataclass
 
@@ -97,7 +96,3 @@ def cosignatures_in(note: str, keys: list[VerifierKey]) -> dict[str, int]:
             except NotVerified:
                 continue
     return out
-
-
-def b64(value: bytes) -> str:
-    return base64.b64encode(value).decode()
