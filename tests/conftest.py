@@ -84,6 +84,10 @@ def _truncate_all(url: str) -> None:
     engine = create_engine(_psycopg_url(url))
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
+        # A connection the test left open (a session of a server thread still ending, a
+        # background thread's read) would hold TRUNCATE's lock forever: end them first.
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
