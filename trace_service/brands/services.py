@@ -18,9 +18,7 @@ from trace_service.context import Ctx
 from trace_service.db import new_id, utcnow
 from trace_service.errors import Conflict, Forbidden, NotFound, Unprocessable, check_identifier
 from trace_service.identifiers import normalize_gtin
-from trace_service.parties.models import Party
-
-TRADING_KINDS = ("manufacturer", "merchant", "platform")
+from trace_service.parties.models import TRADING_KINDS, Party
 
 
 def brand_owner_prefix(db, gtin14: str) -> CompanyPrefix | None:

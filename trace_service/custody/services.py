@@ -22,11 +22,10 @@ from trace_service.context import Ctx
 from trace_service.custody.models import LotHolding, Transfer, TransferItem
 from trace_service.db import new_id, utcnow
 from trace_service.errors import Conflict, NotFound, Unprocessable
-from trace_service.parties.models import Party
+from trace_service.parties.models import TRADING_KINDS, Party
 
 #: Unit states in which the custodian has the goods in stock (may sell or ship them on).
 IN_STOCK = ("commissioned", "received", "returned")
-TRADING_KINDS = ("manufacturer", "merchant", "platform")
 
 
 def held(db: Session, lot_key_id: int, party_id: str | None) -> int:

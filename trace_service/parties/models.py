@@ -11,6 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from trace_service.db import Base, UTCDateTime, utcnow
 
 PARTY_KINDS = ("platform", "merchant", "manufacturer", "carrier")
+#: The kinds that own brands and hold goods (carriers only carry them).
+TRADING_KINDS = ("manufacturer", "merchant", "platform")
 
 # The key-product categories of the e-commerce integrity plans.
 CATEGORIES = (
